@@ -1,0 +1,104 @@
+/**
+ * One capture of what the program declares, shared by the offline plan, the policy check, the e2e
+ * driver and the bench. Reads the stack's config from its files (or takes it), evaluates the real
+ * `index.ts` under the mock runtime and returns the declared resources.
+ *
+ * The engine is loaded through Node's own `require`, never a test runner's module registry, so
+ * every capture evaluates the program afresh in one process (Jest's registry cannot forget a
+ * module). Captures run one at a time: the Pulumi runtime is process-global.
+ */
+import { createRequire } from "module";
+import * as path from "path";
+import {
+    flattenStackConfig,
+    projectDefaults,
+    projectRoot,
+    readStackFile,
+    StackFileConfig,
+} from "../config/stackFiles";
+import { PROJECT } from "../config/schema";
+import type { EngineOptions, MockHooks } from "./engine";
+import { Capture, CaptureConfigError } from "./types";
+
+export * from "./types";
+export type { MockHooks } from "./engine";
+
+export interface CaptureOptions {
+    stack: string;
+    /** Config to use instead of `Pulumi.<stack>.yaml` (project defaults still apply first). */
+    config?: Record<string, unknown>;
+    /** Answers of the mock provider to override (the e2e driver resolves real digests). */
+    hooks?: MockHooks;
+    /** Project root holding `Pulumi.yaml`. Default: this checkout. */
+    root?: string;
+    /** Program entry. Default `<root>/index.ts`; the bench passes precompiled JavaScript. */
+    program?: string;
+}
+
+type Engine = { runCapture(opts: EngineOptions): Promise<Capture> };
+
+const nodeRequire = createRequire(__filename);
+let queue: Promise<unknown> = Promise.resolve();
+
+export function stackFileConfig(
+    opts: Pick<CaptureOptions, "stack" | "config" | "root">,
+): StackFileConfig {
+    const root = opts.root ?? projectRoot();
+    if (opts.config === undefined) {
+        return readStackFile(opts.stack, root);
+    }
+    return flattenStackConfig(opts.stack, { ...projectDefaults(root), ...opts.config });
+}
+
+/** Declares the stack under the mock runtime. Throws `CaptureConfigError` for invalid config. */
+export function captureStack(opts: CaptureOptions): Promise<Capture> {
+    const run = queue.then(() => captureNow(opts));
+    queue = run.catch(() => undefined);
+    return run;
+}
+
+async function captureNow(opts: CaptureOptions): Promise<Capture> {
+    const root = opts.root ?? projectRoot();
+    const files = stackFileConfig(opts);
+    const program = opts.program ?? path.join(root, "index.ts");
+    const engine = loadEngine(program);
+    let capture: Capture;
+    try {
+        capture = await engine.runCapture({
+            project: PROJECT,
+            stack: opts.stack,
+            config: files.values,
+            secretKeys: files.secretKeys,
+            program,
+            hooks: opts.hooks,
+        });
+    } catch (err) {
+        const errors = (err as { errors?: unknown }).errors;
+        if (Array.isArray(errors) && errors.every((e) => typeof e === "string")) {
+            throw new CaptureConfigError(opts.stack, errors as string[]);
+        }
+        throw err;
+    }
+    capture.warnings.push(
+        ...files.missingSecrets.map(
+            (k) =>
+                `${k} is not set in Pulumi.${opts.stack}.yaml; a placeholder secret was used (pulumi config set --secret ${k})`,
+        ),
+    );
+    return capture;
+}
+
+/** The engine next to the program: TypeScript through ts-node, or the precompiled JavaScript. */
+function loadEngine(program: string): Engine {
+    const typescript = program.endsWith(".ts");
+    if (typescript && nodeRequire.extensions[".ts"] === undefined) {
+        (nodeRequire("ts-node") as typeof import("ts-node")).register({
+            transpileOnly: true,
+            project: path.join(projectRoot(), "tsconfig.json"),
+        });
+    }
+    const engine = typescript
+        ? path.join(__dirname, "engine.ts")
+        : path.join(path.dirname(program), "capture", "engine.js");
+    return nodeRequire(engine) as Engine;
+}

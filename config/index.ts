@@ -1,0 +1,5 @@
+export * from "./schema";
+export * from "./validate";
+export * from "./read";
+export * from "./env";
+export * from "./naming";
