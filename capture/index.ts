@@ -7,7 +7,7 @@
  * every capture evaluates the program afresh in one process (Jest's registry cannot forget a
  * module). Captures run one at a time: the Pulumi runtime is process-global.
  */
-import { createRequire } from "module";
+import Module from "module";
 import * as path from "path";
 import {
     flattenStackConfig,
@@ -37,7 +37,7 @@ export interface CaptureOptions {
 
 type Engine = { runCapture(opts: EngineOptions): Promise<Capture> };
 
-const nodeRequire = createRequire(__filename);
+const nodeRequire = nodeOwnRequire();
 let queue: Promise<unknown> = Promise.resolve();
 
 export function stackFileConfig(
@@ -86,6 +86,24 @@ async function captureNow(opts: CaptureOptions): Promise<Capture> {
         ),
     );
     return capture;
+}
+
+/**
+ * A `require` served by Node's own module system. `createRequire` will not do: Jest replaces it
+ * with its registry's, while a `Module` instance still loads through Node.
+ */
+function nodeOwnRequire(): NodeJS.Require {
+    const NodeModule = Module as unknown as {
+        new (id: string): Module;
+        _nodeModulePaths(dir: string): string[];
+        _extensions: Record<string, unknown>;
+    };
+    const owner = new NodeModule(__filename);
+    owner.filename = __filename;
+    owner.paths = NodeModule._nodeModulePaths(__dirname);
+    const load = ((id: string) => owner.require(id)) as NodeJS.Require;
+    load.extensions = NodeModule._extensions as NodeJS.RequireExtensions;
+    return load;
 }
 
 /** The engine next to the program: TypeScript through ts-node, or the precompiled JavaScript. */

@@ -38,11 +38,12 @@ const port = () =>
         .int("must be an integer")
         .min(1, PORT_RANGE)
         .max(65535, PORT_RANGE);
+/** A non-empty string; further checks (patterns) run only when the length is right. */
 const nonEmpty = (max = 255) =>
     z
         .string({ error: "must be a string" })
-        .min(1, "must not be empty")
-        .max(max, `must be at most ${max} characters`);
+        .min(1, { error: "must not be empty", abort: true })
+        .max(max, { error: `must be at most ${max} characters`, abort: true });
 const hostname = () => nonEmpty(253).regex(HOSTNAME_PATTERN, "must be a hostname or IP address");
 const bindAddress = () =>
     z.string({ error: "must be a string" }).regex(IPV4_PATTERN, "must be an IPv4 address");

@@ -1,0 +1,39 @@
+/** Shared test helpers: the real stack files' config, and lookups into a capture. */
+import * as fs from "fs";
+import * as path from "path";
+import { parse } from "yaml";
+import type { Capture, CapturedResource } from "../capture";
+
+export const ROOT = path.resolve(__dirname, "..");
+
+/** The `config:` block of `Pulumi.<stack>.yaml`, decoded (the real file, not a copy). */
+export function stackConfig(stack: string): Record<string, unknown> {
+    const doc = parse(fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8")) as {
+        config: Record<string, unknown>;
+    };
+    return structuredClone(doc.config);
+}
+
+export function byName(capture: Capture, name: string): CapturedResource {
+    const found = capture.resources.filter((r) => r.name === name);
+    if (found.length !== 1) {
+        throw new Error(`expected one resource named ${name}, found ${found.length}`);
+    }
+    return found[0] as CapturedResource;
+}
+
+/** `{type: count}` over the whole capture. */
+export function countByType(capture: Capture): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const r of capture.resources) {
+        counts[r.type] = (counts[r.type] ?? 0) + 1;
+    }
+    return counts;
+}
+
+export const CONTAINER = "docker:index/container:Container";
+export const VOLUME = "docker:index/volume:Volume";
+export const IMAGE = "docker:index/image:Image";
+export const REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage";
+export const NETWORK = "docker:index/network:Network";
+export const PROVIDER = "pulumi:providers:docker";
