@@ -17,6 +17,7 @@ SQL
 
 PGDATABASE="$DB_NAME" psql -v ON_ERROR_STOP=1 --no-psqlrc --no-password --username "$owner" \
     --set=schema="$DB_SCHEMA_NAME" --set=owner="$owner" <<'SQL'
+SET client_min_messages TO warning;
 SELECT format('CREATE SCHEMA IF NOT EXISTS %I AUTHORIZATION %I', :'schema', :'owner')
 \gexec
 SQL
