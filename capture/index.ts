@@ -29,9 +29,9 @@ export interface CaptureOptions {
     config?: Record<string, unknown>;
     /** Answers of the mock provider to override (the e2e driver resolves real digests). */
     hooks?: MockHooks;
-    /** Project root holding `Pulumi.yaml`. Default: this checkout. */
+    /** Folder holding `Pulumi.yaml` and the stack files. Default: this checkout. */
     root?: string;
-    /** Program entry. Default `<root>/index.ts`; the bench passes precompiled JavaScript. */
+    /** Program entry. Default: this checkout's `index.ts`; the bench passes precompiled JavaScript. */
     program?: string;
 }
 
@@ -60,7 +60,7 @@ export function captureStack(opts: CaptureOptions): Promise<Capture> {
 async function captureNow(opts: CaptureOptions): Promise<Capture> {
     const root = opts.root ?? projectRoot();
     const files = stackFileConfig(opts);
-    const program = opts.program ?? path.join(root, "index.ts");
+    const program = opts.program ?? path.join(projectRoot(), "index.ts");
     const engine = loadEngine(program);
     let capture: Capture;
     try {

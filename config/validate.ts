@@ -4,7 +4,15 @@
  * config key and the bad value; nothing here touches Pulumi resources.
  */
 import { z } from "zod";
-import { PlainConfig, PROJECT, SECRET_KEYS, SecretKey, stackConfigSchema } from "./schema";
+import {
+    PlainConfig,
+    PROJECT,
+    SECRET_KEYS,
+    SecretKey,
+    SERVICE_KEY_PATTERN,
+    serviceSchema,
+    stackConfigSchema,
+} from "./schema";
 import { envVarPrefix, RESERVED_ENV, looksSecret, linkEnvNames } from "./env";
 
 /** A validated stack config with every derived default resolved. */
@@ -55,10 +63,9 @@ export function validateStackConfig(
         }
     }
     const secretEnvNames = checkSecretEnvShape(secrets.secretEnvNames, errors);
-    if (!parsed.success) {
-        return { ok: false, errors };
-    }
-    const plain = parsed.data;
+    // Cross-key checks run on every part that is well-formed, so one bad port does not hide
+    // a dangling link elsewhere.
+    const plain = parsed.success ? parsed.data : wellFormedParts(raw);
     const config: StackConfig = {
         ...plain,
         stack,
@@ -67,8 +74,30 @@ export function validateStackConfig(
         dbHost: plain.dbHost ?? "database",
         secretEnvNames,
     };
-    errors.push(...crossCheck(plain, config));
+    errors.push(...crossCheck(plain, config, raw));
     return errors.length > 0 ? { ok: false, errors } : { ok: true, config };
+}
+
+/**
+ * The keys (and services) of a config that failed validation which are well-formed on their own,
+ * with defaults applied. Only the cross-key checks read it; it is never deployed.
+ */
+function wellFormedParts(raw: Record<string, unknown>): PlainConfig {
+    const parts: Record<string, unknown> = {};
+    for (const [key, schema] of Object.entries(stackConfigSchema.shape)) {
+        const r = (schema as z.ZodType).safeParse(raw[key]);
+        if (r.success) {
+            parts[key] = r.data;
+        }
+    }
+    const services = isRecord(raw.services) ? raw.services : {};
+    parts.services = Object.fromEntries(
+        Object.entries(services).flatMap(([key, svc]) => {
+            const r = serviceSchema.safeParse(svc);
+            return r.success && SERVICE_KEY_PATTERN.test(key) ? [[key, r.data]] : [];
+        }),
+    );
+    return parts as PlainConfig;
 }
 
 function defaultEnvironment(stack: string): string {
@@ -79,10 +108,16 @@ function defaultEnvironment(stack: string): string {
     return cleaned.length > 0 ? cleaned.slice(0, 63) : "stack";
 }
 
-function crossCheck(plain: PlainConfig, config: StackConfig): string[] {
+function crossCheck(
+    plain: PlainConfig,
+    config: StackConfig,
+    raw: Record<string, unknown>,
+): string[] {
     const errors: string[] = [];
     const services = Object.entries(plain.services);
-    if (plain.dbMode === "external" && plain.dbHost === undefined) {
+    /** Every service the stack file names, well-formed or not: a link to any of them is known. */
+    const named = isRecord(raw.services) ? Object.keys(raw.services) : [];
+    if (plain.dbMode === "external" && raw.dbHost === undefined) {
         errors.push(`${PROJECT}:dbHost is required when ${PROJECT}:dbMode is external`);
     }
     const prefixes = new Map<string, string>();
@@ -107,11 +142,11 @@ function crossCheck(plain: PlainConfig, config: StackConfig): string[] {
                 errors.push(
                     `${at}.links[${i}] must name another service, got its own name ${JSON.stringify(link)}`,
                 );
-            } else if (target === undefined) {
+            } else if (!named.includes(link)) {
                 errors.push(
-                    `${at}.links[${i}] names unknown service ${JSON.stringify(link)}; known: ${services.map(([k]) => k).join(", ")}`,
+                    `${at}.links[${i}] names unknown service ${JSON.stringify(link)}; known: ${named.join(", ")}`,
                 );
-            } else if (target.ports.length === 0) {
+            } else if (target !== undefined && target.ports.length === 0) {
                 errors.push(
                     `${at}.links[${i}] names service ${JSON.stringify(link)}, which has no ports to connect to`,
                 );

@@ -287,3 +287,26 @@ describe("reading the config the CLI passes", () => {
         expect(raw).toEqual({ dbPort: "54x", protect: "yes" });
     });
 });
+
+describe("cross-key checks still run when some keys are malformed", () => {
+    test("a bad port does not hide a dangling link, and a bad service is still a known name", () => {
+        const errors = reject((c) => {
+            c.dbPort = 0;
+            svc(c, "orders").tag = "";
+            svc(c, "billing").links = ["orders", "payments"];
+        });
+        expect(errors).toEqual([
+            "msa:dbPort must be 1-65535, got 0",
+            'msa:services.orders.tag must not be empty, got ""',
+            'msa:services.billing.links[1] names unknown service "payments"; known: orders, billing',
+        ]);
+    });
+
+    test("an external database with a malformed host is reported once", () => {
+        const errors = reject((c) => {
+            c.dbMode = "external";
+            c.dbHost = "bad host!";
+        });
+        expect(errors).toEqual(['msa:dbHost must be a hostname or IP address, got "bad host!"']);
+    });
+});
