@@ -4,7 +4,8 @@ module.exports = {
     testEnvironment: "node",
     roots: ["<rootDir>/test"],
     testMatch: ["**/*.test.ts"],
-    testPathIgnorePatterns: ["/node_modules/", "/test/e2e/"],
-    transform: { "^.+\\.ts$": ["ts-jest", { isolatedModules: true }] },
+    // The e2e and pipeline suites run on their own (npm run test:e2e, npm run test:pipeline).
+    testPathIgnorePatterns: ["/node_modules/", "/test/e2e/", "/test/pipeline/"],
+    transform: { "^.+\\.ts$": "ts-jest" },
     testTimeout: 60000,
 };

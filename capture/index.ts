@@ -58,7 +58,6 @@ export function captureStack(opts: CaptureOptions): Promise<Capture> {
 }
 
 async function captureNow(opts: CaptureOptions): Promise<Capture> {
-    const root = opts.root ?? projectRoot();
     const files = stackFileConfig(opts);
     const program = opts.program ?? path.join(projectRoot(), "index.ts");
     const engine = loadEngine(program);
