@@ -92,7 +92,6 @@ export class PostgresDatabase extends pulumi.ComponentResource {
                         BASE_IMAGE: pulumi.output(args.baseImage ?? "postgres:14"),
                         TZ: pulumi.output(timezone),
                     },
-                    platform: "linux/amd64",
                 },
                 skipPush: !push,
                 registry: push ? args.registry.credentials : undefined,

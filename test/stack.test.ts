@@ -86,7 +86,6 @@ describe("dev stack (the legacy compose setup)", () => {
                 context: "docker/db",
                 dockerfile: "docker/db/Dockerfile",
                 args: { BASE_IMAGE: "postgres:14", TZ: "Asia/Seoul" },
-                platform: "linux/amd64",
             },
             buildOnPreview: false,
             skipPush: false,
