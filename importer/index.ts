@@ -1,0 +1,180 @@
+/**
+ * The import as one pure step: compose + env files + an existing stack file in, the new stack
+ * file text, the secrets to set and the report out. Nothing is written here; `tools/import.ts`
+ * writes only when this returns, so bad input writes nothing.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { parse } from "yaml";
+import { readConfigMap } from "../config/read";
+import { PROJECT } from "../config/schema";
+import { flattenStackConfig, projectDefaults } from "../config/stackFiles";
+import { validateStackConfig } from "../config/validate";
+import { readComposeFile } from "./compose";
+import { envLookup, EnvFile, readEnvFile } from "./envFiles";
+import { mapCompose, Mapped, SecretValue } from "./mapping";
+import { Finding, ImportError } from "./report";
+import { mergeStackYaml } from "./stackYaml";
+
+export { ImportError } from "./report";
+export type { Finding } from "./report";
+export type { SecretValue } from "./mapping";
+
+export interface ImportOptions {
+    /** The compose file (absolute, or relative to the working directory). */
+    compose: string;
+    /** The `.env` compose substitutes from. Default: `.env` beside the compose file, if any. */
+    env?: string;
+    stack: string;
+    dbService?: string;
+    /** Folder of `Pulumi.<stack>.yaml`. */
+    dir: string;
+}
+
+export interface ImportPlan {
+    stack: string;
+    stackFile: string;
+    stackLabel: string;
+    /** True when the stack file existed and was merged into. */
+    merged: boolean;
+    /** The new stack file. */
+    text: string;
+    /** Its `config:` block as data. */
+    config: Record<string, unknown>;
+    mode: Mapped["mode"];
+    dbService?: string;
+    services: string[];
+    secrets: SecretValue[];
+    findings: Finding[];
+    /** The files read, as the report names them. */
+    sources: string[];
+}
+
+const STACK_NAME = /^[A-Za-z0-9_.-]+$/;
+
+export function planImport(opts: ImportOptions): ImportPlan {
+    if (!STACK_NAME.test(opts.stack)) {
+        throw new ImportError(
+            `--stack must be letters, digits, _, . and -, got ${JSON.stringify(opts.stack)}`,
+        );
+    }
+    const composePath = path.resolve(opts.compose);
+    const composeDir = path.dirname(composePath);
+    const label = (file: string) => path.relative(composeDir, file) || path.basename(file);
+    const envPath =
+        opts.env !== undefined
+            ? path.resolve(opts.env)
+            : fs.existsSync(path.join(composeDir, ".env"))
+              ? path.join(composeDir, ".env")
+              : undefined;
+    if (!fs.existsSync(composePath)) {
+        // Named first: a missing compose file is the likelier mistake than its .env.
+        throw new ImportError(`cannot read compose file ${opts.compose}: no such file`);
+    }
+    const dotenv: EnvFile | undefined =
+        envPath === undefined ? undefined : readEnvFile(envPath, label(envPath), ".env file");
+    const compose = readComposeFile(
+        composePath,
+        envLookup(dotenv),
+        dotenv?.label ?? "any .env file (there is none beside the compose file; pass --env)",
+    );
+    const sources = [compose.label, ...(dotenv ? [dotenv.label] : [])];
+    const mapped = mapCompose({
+        compose,
+        dotenv,
+        stack: opts.stack,
+        dbService: opts.dbService,
+        readEnv: (file) => {
+            const env = readEnvFile(
+                path.resolve(composeDir, file),
+                file,
+                "env_file",
+                compose.label,
+            );
+            if (!sources.includes(env.label)) {
+                sources.push(env.label);
+            }
+            return env;
+        },
+    });
+
+    const stackLabel = `Pulumi.${opts.stack}.yaml`;
+    const stackFile = path.join(opts.dir, stackLabel);
+    const existing = fs.existsSync(stackFile)
+        ? { text: fs.readFileSync(stackFile, "utf8"), label: stackLabel }
+        : undefined;
+    const before = existing === undefined ? {} : existingConfig(existing.text);
+    const header = [
+        ` Imported from ${sources.join(", ")} by \`npm run import\`.`,
+        ` Secrets are not in this file; set them with pulumi config set --secret (the import prints how).`,
+    ].join("\n");
+    const result = mergeStackYaml(existing, mapped.config, mapped.weak, header);
+    const config = (result.config.config ?? {}) as Record<string, unknown>;
+    validate(opts.stack, config, mapped.secrets);
+
+    const keptWeak = (at: string) =>
+        at.split(", ").every((k) => k.startsWith(`${PROJECT}:`) && before[k] !== undefined);
+    return {
+        stack: opts.stack,
+        stackFile,
+        stackLabel,
+        merged: existing !== undefined,
+        text: result.text,
+        config,
+        mode: mapped.mode,
+        dbService: mapped.dbService,
+        services: mapped.services,
+        secrets: mapped.secrets,
+        findings: mapped.findings.filter(
+            (f) => !(f.at.startsWith(`${PROJECT}:registry`) && keptWeak(f.at)),
+        ),
+        sources,
+    };
+}
+
+/**
+ * The same validation the program runs, on the merged stack file, with the secrets the import
+ * sets (or the stack already has) counted as present. Values of secrets are never passed in.
+ */
+function validate(stack: string, config: Record<string, unknown>, secrets: SecretValue[]): void {
+    const withSecrets: Record<string, unknown> = { ...config };
+    const secretEnv = structuredClone(
+        (isObj(config[`${PROJECT}:secretEnv`]) ? config[`${PROJECT}:secretEnv`] : {}) as Record<
+            string,
+            Record<string, unknown>
+        >,
+    );
+    for (const s of secrets) {
+        const m = /^msa:secretEnv\.([^.]+)\.(.+)$/.exec(s.key);
+        if (m !== null) {
+            const [, svc = "", name = ""] = m;
+            secretEnv[svc] = { ...(secretEnv[svc] ?? {}), [name]: { secure: "set by the import" } };
+        } else if (s.value !== undefined) {
+            withSecrets[s.key] = { secure: "set by the import" };
+        }
+    }
+    if (Object.keys(secretEnv).length > 0) {
+        withSecrets[`${PROJECT}:secretEnv`] = secretEnv;
+    }
+    const flat = flattenStackConfig(stack, { ...projectDefaults(), ...withSecrets });
+    const { raw, secrets: presence } = readConfigMap(flat.values);
+    const result = validateStackConfig(stack, raw, presence);
+    if (!result.ok) {
+        throw new ImportError(
+            `the imported stack config does not validate (${result.errors.length} problem${result.errors.length === 1 ? "" : "s"}); nothing was written:\n  - ${result.errors.join("\n  - ")}`,
+        );
+    }
+}
+
+function existingConfig(text: string): Record<string, unknown> {
+    try {
+        const doc = parse(text) as unknown;
+        return isObj(doc) && isObj(doc.config) ? doc.config : {};
+    } catch {
+        return {};
+    }
+}
+
+function isObj(v: unknown): v is Record<string, unknown> {
+    return typeof v === "object" && v !== null && !Array.isArray(v);
+}

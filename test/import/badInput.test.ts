@@ -1,0 +1,161 @@
+/** Each bad input: a clear error naming the file, key or value, and nothing written. */
+import * as fs from "fs";
+import * as path from "path";
+import { ImportError, planImport } from "../../importer";
+import { legacyCopy, tempDir } from "./helpers";
+
+function importError(compose: string, extra: { env?: string; dbService?: string } = {}): string {
+    try {
+        planImport({ compose, stack: "bad", dir: tempDir(), ...extra });
+    } catch (e) {
+        expect(e).toBeInstanceOf(ImportError);
+        return (e as Error).message;
+    }
+    throw new Error("expected an ImportError");
+}
+
+/** A compose file (and files beside it) in a fresh folder. */
+function composeIn(text: string, files: Record<string, string> = {}): string {
+    const dir = tempDir();
+    for (const [name, content] of Object.entries(files)) {
+        fs.writeFileSync(path.join(dir, name), content);
+    }
+    fs.writeFileSync(path.join(dir, "docker-compose.yml"), text);
+    return path.join(dir, "docker-compose.yml");
+}
+
+const PG = `    image: registry.gitlab.com/g/p/api:1.0\n    environment:\n      DB_NAME: app\n`;
+
+test("unreadable compose file", () => {
+    const file = path.join(tempDir(), "docker-compose.yml");
+    expect(importError(file)).toBe(`cannot read compose file ${file}: no such file`);
+});
+
+test("compose file that is a folder", () => {
+    const dir = tempDir();
+    expect(importError(dir)).toBe(`cannot read compose file ${dir}: it is a folder`);
+});
+
+test("unreadable --env file", () => {
+    const dir = legacyCopy();
+    expect(
+        importError(path.join(dir, "docker-compose.yml"), { env: path.join(dir, "prod.env") }),
+    ).toBe("cannot read .env file prod.env: no such file");
+});
+
+test("unreadable env_file", () => {
+    const dir = legacyCopy();
+    fs.rmSync(path.join(dir, ".env.db.postgres"));
+    expect(importError(path.join(dir, "docker-compose.yml"))).toBe(
+        "cannot read env_file .env.db.postgres (named in docker-compose.yml): no such file",
+    );
+});
+
+test("invalid YAML", () => {
+    const file = composeIn("services:\n  api:\n    image: a\n   ports: [1\n");
+    expect(importError(file)).toBe(
+        "docker-compose.yml is not valid YAML: All mapping items must start at the same column at line 4, column 1",
+    );
+});
+
+test("a YAML file that is not a compose file", () => {
+    expect(importError(composeIn("- just\n- a list\n"))).toBe(
+        "docker-compose.yml must be a YAML map with a services: key",
+    );
+});
+
+test("unknown ${VAR} in the compose file", () => {
+    const dir = legacyCopy();
+    const env = path.join(dir, ".env");
+    fs.writeFileSync(env, fs.readFileSync(env, "utf8").replace(/^DB_PORT_IN=.*$/m, ""));
+    expect(importError(path.join(dir, "docker-compose.yml"))).toBe(
+        "docker-compose.yml:9: services.database.ports[0] uses ${DB_PORT_IN}, which is not set in .env (compose would substitute an empty string); set DB_PORT_IN there or write ${DB_PORT_IN:-default}",
+    );
+});
+
+test("unknown ${VAR} in the compose file without any .env", () => {
+    expect(importError(composeIn(`services:\n  api:\n    image: \${IMAGE}\n`))).toBe(
+        "docker-compose.yml:3: services.api.image uses ${IMAGE}, which is not set in any .env file (there is none beside the compose file; pass --env) (compose would substitute an empty string); set IMAGE there or write ${IMAGE:-default}",
+    );
+});
+
+test("${VAR:?message} that is unset", () => {
+    expect(importError(composeIn(`services:\n  api:\n    image: \${IMAGE:?set the image}\n`))).toBe(
+        "docker-compose.yml:3: services.api.image: ${IMAGE:?set the image}: set the image",
+    );
+});
+
+test("unknown ${VAR} inside an env_file", () => {
+    const dir = legacyCopy();
+    const env = path.join(dir, ".env.db.postgres");
+    fs.writeFileSync(env, fs.readFileSync(env, "utf8").replace(/^DB_PASSWORD=.*$/m, ""));
+    expect(importError(path.join(dir, "docker-compose.yml"))).toBe(
+        ".env.db.postgres:9: POSTGRES_PASSWORD uses ${DB_PASSWORD}, which is not set earlier in .env.db.postgres (compose would substitute an empty string)",
+    );
+});
+
+test("two database candidates without --db-service", () => {
+    const file = composeIn(
+        `services:\n  db1:\n    image: postgres:14\n  db2:\n    image: registry.gitlab.com/g/p/pg:1\n    volumes:\n      - data:/var/lib/postgresql/data\n  api:\n${PG}`,
+    );
+    expect(importError(file)).toBe(
+        'docker-compose.yml has 2 database candidates: "db1" (line 2, runs postgres:14) and "db2" (line 4, mounts /var/lib/postgresql/data); name the one to import with --db-service',
+    );
+});
+
+test("--db-service picks one of two candidates", () => {
+    const file = composeIn(
+        `services:\n  db1:\n    image: postgres:14\n  db2:\n    image: postgres:15\n  api:\n${PG}`,
+    );
+    const dir = tempDir();
+    const plan = planImport({ compose: file, stack: "ok", dir, dbService: "db2" });
+    expect(plan.dbService).toBe("db2");
+    expect(plan.config["msa:dbBaseImage"]).toBe("postgres:15");
+    expect(plan.services).toEqual(["db1", "api"]);
+});
+
+test("--db-service naming no service", () => {
+    const file = composeIn(`services:\n  api:\n${PG}`);
+    expect(importError(file, { dbService: "db" })).toBe(
+        '--db-service "db" is not a service in docker-compose.yml; services: api',
+    );
+});
+
+test("a service name that cannot be a stack service key", () => {
+    const file = composeIn(`services:\n  db:\n    image: postgres:14\n  my.api:\n${PG}`);
+    expect(importError(file)).toBe(
+        'docker-compose.yml:4: service name "my.api" cannot be a stack service key (it is also the network alias): it must start with a letter and hold only letters, digits, _ and - (at most 63); rename it in docker-compose.yml',
+    );
+});
+
+test("no database and no DB_HOST: external mode cannot be told where the database is", () => {
+    const file = composeIn(`services:\n  api:\n    image: registry.gitlab.com/g/p/api:1.0\n`);
+    expect(importError(file)).toBe(
+        "docker-compose.yml has no database service (none mounts /var/lib/postgresql/data or runs a postgres image) and no service sets DB_HOST: cannot tell where the external database is; set DB_HOST on a service, or name the database service with --db-service",
+    );
+});
+
+test("a value the schema rejects: every problem, nothing written", () => {
+    const file = composeIn(
+        `services:\n  db:\n    image: postgres:14\n    ports: ["5432:5432"]\n  api:\n    image: registry.gitlab.com/g/p/api:1.0\n    ports: ["70000:80"]\n  web:\n    image: registry.gitlab.com/g/p/web:1.0\n    ports: ["5432:8080"]\n`,
+    );
+    expect(importError(file)).toBe(
+        [
+            "the imported stack config does not validate (2 problems); nothing was written:",
+            "  - msa:services.api.ports[0].host must be 1-65535, got 70000",
+            "  - msa:services.web.ports[0].host must be a free host port, got 5432, which msa:dbHostPort already publishes",
+        ].join("\n"),
+    );
+});
+
+test("a stack file that is not valid YAML", () => {
+    const dir = legacyCopy();
+    fs.writeFileSync(path.join(dir, "Pulumi.bad.yaml"), "config: [\n");
+    expect(() =>
+        planImport({ compose: path.join(dir, "docker-compose.yml"), stack: "bad", dir }),
+    ).toThrow(
+        new ImportError(
+            "Pulumi.bad.yaml is not valid YAML: Flow sequence in block collection must be sufficiently indented and end with a ] at line 2, column 1",
+        ),
+    );
+});
