@@ -47,6 +47,8 @@ export const LABEL_KEYS = {
     stack: "msa.stack",
     environment: "msa.environment",
     component: "msa.component",
+    /** `"true"` on the DB container when `msa:dbPublicBindOverride` allows a public DB port. */
+    dbPublicOverride: "msa.db-public-override",
 } as const;
 
 export function stackLabels(cfg: StackConfig, component: string): Record<string, string> {
@@ -55,5 +57,8 @@ export function stackLabels(cfg: StackConfig, component: string): Record<string,
         [LABEL_KEYS.stack]: cfg.stack,
         [LABEL_KEYS.environment]: cfg.environment,
         [LABEL_KEYS.component]: component,
+        ...(component === "database" && cfg.dbPublicBindOverride === true
+            ? { [LABEL_KEYS.dbPublicOverride]: "true" }
+            : {}),
     };
 }

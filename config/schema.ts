@@ -38,24 +38,34 @@ const port = () =>
         .int("must be an integer")
         .min(1, PORT_RANGE)
         .max(65535, PORT_RANGE);
+/**
+ * Docker takes env, labels and commands as C strings and Postgres identifiers cannot hold one
+ * either: a NUL byte can never reach a resource.
+ */
+const NO_NUL = "must not contain NUL bytes";
+const hasNoNul = (s: string) => !s.includes("\u0000");
+/** A string that may be empty (env values, command arguments), but never holds a NUL byte. */
+const text = () => z.string({ error: "must be a string" }).refine(hasNoNul, NO_NUL);
 /** A non-empty string; further checks (patterns) run only when the length is right. */
 const nonEmpty = (max = 255) =>
     z
         .string({ error: "must be a string" })
         .min(1, { error: "must not be empty", abort: true })
-        .max(max, { error: `must be at most ${max} characters`, abort: true });
+        .max(max, { error: `must be at most ${max} characters`, abort: true })
+        .refine(hasNoNul, { error: NO_NUL, abort: true });
 const hostname = () => nonEmpty(253).regex(HOSTNAME_PATTERN, "must be a hostname or IP address");
 const bindAddress = () =>
     z.string({ error: "must be a string" }).regex(IPV4_PATTERN, "must be an IPv4 address");
-const pgIdentifier = () =>
-    nonEmpty(PG_IDENTIFIER_MAX).refine((s) => !s.includes("\u0000"), "must not contain NUL bytes");
+const pgIdentifier = () => nonEmpty(PG_IDENTIFIER_MAX);
 const duration = () =>
     z
         .string({ error: "must be a string" })
         .regex(DURATION_PATTERN, "must be a duration like 1s, 500ms or 1m30s");
-const envValue = z.union([z.string(), z.number(), z.boolean()], {
-    error: "must be a string, number or boolean",
-});
+const envValue = z
+    .union([z.string(), z.number(), z.boolean()], {
+        error: "must be a string, number or boolean",
+    })
+    .refine((v) => typeof v !== "string" || hasNoNul(v), NO_NUL);
 
 export const portSchema = z
     .object({
@@ -117,9 +127,7 @@ export const serviceSchema = z
             .max(1048576, "must be 6-1048576")
             .optional(),
         /** Replaces the image's command. */
-        command: z
-            .array(z.string({ error: "must be a string" }), { error: "must be a list" })
-            .optional(),
+        command: z.array(text(), { error: "must be a list" }).optional(),
     })
     .strict();
 
@@ -169,6 +177,11 @@ export const stackConfigSchema = z
         dbPort: port().default(5432),
         dbHostPort: port().optional(),
         dbBindAddress: bindAddress().default("127.0.0.1"),
+        /**
+         * The documented override of the policy that the DB port is published only on loopback or a
+         * private address: `true` lets `dbBindAddress` be public. Unset means false.
+         */
+        dbPublicBindOverride: z.boolean({ error: "must be true or false" }).optional(),
         dbName: pgIdentifier(),
         dbSchema: pgIdentifier().default("public"),
         dbUser: pgIdentifier().default("postgres"),

@@ -144,7 +144,7 @@ function crossCheck(
                 );
             } else if (!named.includes(link)) {
                 errors.push(
-                    `${at}.links[${i}] names unknown service ${JSON.stringify(link)}; known: ${named.join(", ")}`,
+                    `${at}.links[${i}] names unknown service ${showValue(link)}; known: ${named.map(shortText).join(", ")}`,
                 );
             } else if (target !== undefined && target.ports.length === 0) {
                 errors.push(
@@ -287,25 +287,38 @@ function servicePath(key: string): string {
     return `${PROJECT}:services${formatPath([key])}`;
 }
 
-/** `msa:services.orders.ports[0].host`; keys that are not plain words are quoted. */
+/**
+ * `msa:services.orders.ports[0].host`; keys that are not plain words are quoted, and a huge key is
+ * cut short like a bad value, so a message stays one readable line.
+ */
 export function formatPath(path: readonly PropertyKey[]): string {
     return path
         .map((seg) =>
             typeof seg === "number"
                 ? `[${seg}]`
-                : /^[A-Za-z_][A-Za-z0-9_-]*$/.test(String(seg))
+                : /^[A-Za-z_][A-Za-z0-9_-]*$/.test(String(seg)) && String(seg).length <= MAX_SHOWN
                   ? `.${String(seg)}`
-                  : `[${JSON.stringify(String(seg))}]`,
+                  : `[${showValue(String(seg))}]`,
         )
         .join("");
 }
 
 function keyPath(path: readonly PropertyKey[]): string {
     const [head, ...rest] = path;
-    return `${PROJECT}:${String(head)}${formatPath(rest)}`;
+    const name = String(head);
+    const shown =
+        /^[A-Za-z_][A-Za-z0-9_-]*$/.test(name) && name.length <= MAX_SHOWN ? name : showValue(name);
+    return `${PROJECT}:${shown}${formatPath(rest)}`;
 }
 
 const MAX_SHOWN = 60;
+
+/** A name as a message lists it: cut short when huge. */
+function shortText(text: string): string {
+    return text.length > MAX_SHOWN
+        ? `${text.slice(0, MAX_SHOWN)}…(${text.length} characters)`
+        : text;
+}
 
 /** A bad value as it appears in a message: JSON, cut short so a huge value cannot flood a log. */
 export function showValue(value: unknown): string {

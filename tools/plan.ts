@@ -1,12 +1,24 @@
 /**
- * `npm run plan -- --stack <name> [--json] [--strict]`: the offline plan. Evaluates the real
- * program under the mock runtime with the stack's config and prints what it declares. Needs no
- * Pulumi CLI and no Docker. Secrets print as `[secret]`. Exit 0 on success, 1 on invalid config
- * (or warnings with --strict), 2 on a usage error.
+ * `npm run plan -- --stack <name> [--json] [--strict] [--policy]`: the offline plan. Evaluates the
+ * real program under the mock runtime with the stack's config and prints what it declares. Needs no
+ * Pulumi CLI and no Docker. Secrets print as `[secret]`. `--policy` applies the policy pack's own
+ * resource validations (`policy/policies.ts`) to the planned resources and prints one line per
+ * violation. Exit 0 on success, 1 on invalid config, a mandatory policy violation (or warnings with
+ * --strict), 2 on a usage error.
  */
 import { parseArgs } from "util";
-import { Capture, CaptureConfigError, captureStack, CapturedResource, redact } from "../capture";
+import {
+    Capture,
+    CaptureConfigError,
+    CaptureOptions,
+    captureStack,
+    CapturedResource,
+    redact,
+} from "../capture";
 import { StackFileError } from "../config/stackFiles";
+import { checkCapture, formatViolation, isMandatory, Violation } from "../policy/offline";
+
+const USAGE = "usage: npm run plan -- --stack <name> [--json] [--strict] [--policy]";
 
 export interface PlanJson {
     stack: string;
@@ -130,7 +142,30 @@ function keyProperties(r: CapturedResource): [string, string][] {
     }
 }
 
-async function main(argv: string[]): Promise<number> {
+/** What `main` talks to; tests replace the capture (e.g. to add a hand-written resource). */
+export interface PlanIo {
+    capture(opts: CaptureOptions): Promise<Capture>;
+    stdout(text: string): void;
+    stderr(text: string): void;
+}
+
+const processIo: PlanIo = {
+    capture: captureStack,
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+};
+
+/** The policy verdict as `--policy` prints it: a summary line, then one line per violation. */
+export function policyReport(violations: Violation[]): string {
+    const mandatory = violations.filter(isMandatory).length;
+    const advisory = violations.length - mandatory;
+    return [
+        `Policy pack msa-guardrails: ${mandatory} mandatory, ${advisory} advisory violation${violations.length === 1 ? "" : "s"}`,
+        ...violations.map(formatViolation),
+    ].join("\n");
+}
+
+export async function main(argv: string[], io: PlanIo = processIo): Promise<number> {
     let args;
     try {
         args = parseArgs({
@@ -139,49 +174,58 @@ async function main(argv: string[]): Promise<number> {
                 stack: { type: "string" },
                 json: { type: "boolean", default: false },
                 strict: { type: "boolean", default: false },
+                policy: { type: "boolean", default: false },
             },
             strict: true,
         }).values;
     } catch (e) {
-        process.stderr.write(
-            `plan: ${(e as Error).message}\nusage: npm run plan -- --stack <name> [--json] [--strict]\n`,
-        );
+        io.stderr(`plan: ${(e as Error).message}\n${USAGE}\n`);
         return 2;
     }
     if (args.stack === undefined) {
-        process.stderr.write(
-            "plan: --stack is required\nusage: npm run plan -- --stack <name> [--json] [--strict]\n",
-        );
+        io.stderr(`plan: --stack is required\n${USAGE}\n`);
         return 2;
     }
-    // Pulumi's runtime may log; stdout carries only the plan.
-    console.log = (...parts: unknown[]) => process.stderr.write(`${parts.map(String).join(" ")}\n`);
     let capture: Capture;
     try {
-        capture = await captureStack({ stack: args.stack });
+        capture = await io.capture({ stack: args.stack });
     } catch (e) {
         if (e instanceof CaptureConfigError) {
-            process.stderr.write(
+            io.stderr(
                 `Stack ${args.stack} has invalid config:\n${e.errors.map((x) => `  - ${x}`).join("\n")}\n`,
             );
             return 1;
         }
         if (e instanceof StackFileError) {
-            process.stderr.write(`plan: ${e.message}\n`);
+            io.stderr(`plan: ${e.message}\n`);
             return 2;
         }
         throw e;
     }
-    process.stdout.write(
-        args.json ? `${JSON.stringify(planJson(capture), null, 2)}\n` : `${renderTree(capture)}\n`,
-    );
+    const violations = args.policy ? await checkCapture(capture) : undefined;
+    if (args.json) {
+        const json = planJson(capture);
+        io.stdout(
+            `${JSON.stringify(violations === undefined ? json : { ...json, violations }, null, 2)}\n`,
+        );
+    } else {
+        io.stdout(`${renderTree(capture)}\n`);
+        if (violations !== undefined) {
+            io.stdout(`\n${policyReport(violations)}\n`);
+        }
+    }
     for (const w of args.json ? capture.warnings : []) {
-        process.stderr.write(`warning: ${w}\n`);
+        io.stderr(`warning: ${w}\n`);
+    }
+    if (violations?.some(isMandatory)) {
+        return 1;
     }
     return args.strict && capture.warnings.length > 0 ? 1 : 0;
 }
 
 if (require.main === module) {
+    // Pulumi's runtime may log; stdout carries only the plan.
+    console.log = (...parts: unknown[]) => process.stderr.write(`${parts.map(String).join(" ")}\n`);
     main(process.argv.slice(2)).then(
         (code) => process.exit(code),
         (e: unknown) => {

@@ -1,0 +1,459 @@
+/**
+ * The policy pack, one policy at a time: a violating resource and a passing one, with the exact
+ * message. Resources are built in the capture's shape (inputs, secrets as `{__secret, value}`), so
+ * the offline runner hands the policies the same arguments `plan --policy` does.
+ */
+import * as docker from "@pulumi/docker";
+import type { CapturedResource } from "../../capture/types";
+import { checkResource, secretPaths, validationArgs } from "../../policy/offline";
+import { isPrivateAddress, parseImageRef, POLICIES, TYPES } from "../../policy/policies";
+
+const DIGEST = `sha256:${"ab".repeat(32)}`;
+const secret = (value: unknown) => ({ __secret: true as const, value });
+
+function labels(env: string, component: string, extra: Record<string, string> = {}) {
+    const all: Record<string, string> = {
+        "msa.component": component,
+        "msa.environment": env,
+        "msa.project": "msa",
+        "msa.stack": env,
+        ...extra,
+    };
+    return Object.entries(all).map(([label, value]) => ({ label, value }));
+}
+
+function resource(
+    type: string,
+    name: string,
+    inputs: Record<string, unknown>,
+    more: { stack?: string; protect?: boolean; retainOnDelete?: boolean } = {},
+): CapturedResource {
+    const stack = more.stack ?? "dev";
+    return {
+        urn: `urn:pulumi:${stack}::msa::${type}::${name}`,
+        type,
+        name,
+        parent: null,
+        parentUrn: null,
+        custom: true,
+        provider: "gitlab-provider",
+        inputs,
+        outputs: {},
+        protect: more.protect ?? false,
+        retainOnDelete: more.retainOnDelete ?? false,
+        dependsOn: [],
+        dependsOnUrns: [],
+    };
+}
+
+/** A container every policy accepts, unless the test changes it. */
+function container(
+    name: string,
+    inputs: Record<string, unknown> = {},
+    env = "dev",
+    component = "orders",
+): CapturedResource {
+    return resource(
+        TYPES.container,
+        name,
+        {
+            name,
+            image: `registry.example/team/msa/orders:1.0.0@${DIGEST}`,
+            restart: "always",
+            memory: 256,
+            labels: labels(env, component),
+            ...inputs,
+        },
+        { stack: env },
+    );
+}
+
+function dbContainer(inputs: Record<string, unknown> = {}, env = "dev"): CapturedResource {
+    return container(
+        "database-container",
+        {
+            ports: [{ internal: 5432, external: 5432, ip: "127.0.0.1", protocol: "tcp" }],
+            healthcheck: { tests: ["CMD", "pg_isready", "-h", "127.0.0.1"], interval: "1s" },
+            envs: ["POSTGRES_USER=postgres", secret("POSTGRES_PASSWORD=s3cret-pw")],
+            ...inputs,
+        },
+        env,
+        "database",
+    );
+}
+
+async function messages(policy: string, r: CapturedResource): Promise<string[]> {
+    const p = POLICIES.find((x) => x.name === policy);
+    if (p === undefined) {
+        throw new Error(`no policy ${policy}`);
+    }
+    return (await checkResource(r, [p])).map((v) => v.message);
+}
+
+test("the pack: names and enforcement levels", () => {
+    expect(POLICIES.map((p) => `${p.name}:${p.enforcementLevel ?? ""}`)).toEqual([
+        "no-privileged-containers:mandatory",
+        "no-added-capabilities:mandatory",
+        "no-docker-socket-mount:mandatory",
+        "prod-images-pinned:mandatory",
+        "db-port-private:mandatory",
+        "passwords-are-secrets:mandatory",
+        "db-healthcheck:mandatory",
+        "restart-policy:mandatory",
+        "prod-data-volume-protected:mandatory",
+        "stack-labels:advisory",
+        "memory-limits:advisory",
+    ]);
+});
+
+test("a well-formed container and DB container pass every policy", async () => {
+    expect(await checkResource(container("orders-container"))).toEqual([]);
+    expect(await checkResource(dbContainer({}, "prod"))).toEqual([]);
+});
+
+describe("no-privileged-containers", () => {
+    test("privileged: true violates", async () => {
+        expect(
+            await messages("no-privileged-containers", container("evil", { privileged: true })),
+        ).toEqual([
+            'Container "evil" runs privileged, which hands it the host; remove privileged: true',
+        ]);
+    });
+    test("privileged: false passes", async () => {
+        expect(
+            await messages("no-privileged-containers", container("ok", { privileged: false })),
+        ).toEqual([]);
+    });
+});
+
+describe("no-added-capabilities", () => {
+    test("capabilities beyond the allow-list violate, each named as written", async () => {
+        const c = container("caps", {
+            capabilities: {
+                adds: ["NET_BIND_SERVICE", "SYS_ADMIN", "cap_net_admin"],
+                drops: ["ALL"],
+            },
+        });
+        expect(await messages("no-added-capabilities", c)).toEqual([
+            'Container "caps" adds capabilities SYS_ADMIN, cap_net_admin beyond the allow-list (CHOWN, DAC_OVERRIDE, FOWNER, KILL, NET_BIND_SERVICE, SETGID, SETUID); remove them from capabilities.adds',
+        ]);
+    });
+    test("allow-listed capabilities (with or without CAP_) pass", async () => {
+        const c = container("caps", { capabilities: { adds: ["CAP_CHOWN", "net_bind_service"] } });
+        expect(await messages("no-added-capabilities", c)).toEqual([]);
+    });
+});
+
+describe("no-docker-socket-mount", () => {
+    test("the socket via volumes.hostPath, mounts of type bind, or a directory above it", async () => {
+        const c = container("dood", {
+            volumes: [{ hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock" }],
+            mounts: [
+                { type: "bind", source: "/run/docker.sock", target: "/sock" },
+                { type: "bind", source: "/var/run/", target: "/hostrun" },
+            ],
+        });
+        expect(await messages("no-docker-socket-mount", c)).toEqual([
+            'Container "dood" bind-mounts /var/run/docker.sock from the host, which exposes the Docker socket /var/run/docker.sock and with it the host; remove the mount',
+            'Container "dood" bind-mounts /run/docker.sock from the host, which exposes the Docker socket /run/docker.sock and with it the host; remove the mount',
+            'Container "dood" bind-mounts /var/run/ from the host, which exposes the Docker socket /var/run/docker.sock and with it the host; remove the mount',
+        ]);
+    });
+    test("named volumes and other host paths pass", async () => {
+        const c = container("ok", {
+            volumes: [{ volumeName: "data", containerPath: "/var/run/docker.sock" }],
+            mounts: [
+                { type: "volume", source: "docker.sock", target: "/x" },
+                { type: "bind", source: "/srv/app", target: "/app" },
+            ],
+        });
+        expect(await messages("no-docker-socket-mount", c)).toEqual([]);
+    });
+});
+
+describe("prod-images-pinned", () => {
+    const remote = (name: string, stack: string) =>
+        resource(TYPES.remoteImage, "orders-image", { name }, { stack });
+    const built = (imageName: string, stack: string) =>
+        resource(TYPES.image, "database-image", { imageName }, { stack });
+    const repo = "registry.example:5000/team/msa/orders";
+
+    test("a RemoteImage with latest, even next to a digest, violates in prod", async () => {
+        expect(
+            await messages("prod-images-pinned", remote(`${repo}:latest@${DIGEST}`, "prod")),
+        ).toEqual([
+            `RemoteImage "orders-image" pulls ${repo}:latest@${DIGEST}, whose tag latest moves in prod, so the next deploy may run another image; set the service's tag (msa:services.<key>.tag) to a release tag`,
+        ]);
+    });
+    test("a RemoteImage without a tag or without a digest violates in prod", async () => {
+        expect(await messages("prod-images-pinned", remote(`${repo}@${DIGEST}`, "prod"))).toEqual([
+            `RemoteImage "orders-image" pulls ${repo}@${DIGEST}, which has no tag (so latest) in prod, so the next deploy may run another image; set the service's tag (msa:services.<key>.tag) to a release tag`,
+        ]);
+        expect(await messages("prod-images-pinned", remote(`${repo}:1.4.2`, "prod"))).toEqual([
+            `RemoteImage "orders-image" pulls ${repo}:1.4.2 without a digest in prod; pin it as <repo>:<tag>@sha256:<digest>`,
+        ]);
+    });
+    test("a release tag with a digest passes in prod; latest passes outside prod", async () => {
+        expect(
+            await messages("prod-images-pinned", remote(`${repo}:1.4.2@${DIGEST}`, "prod")),
+        ).toEqual([]);
+        expect(
+            await messages("prod-images-pinned", remote(`${repo}:latest@${DIGEST}`, "dev")),
+        ).toEqual([]);
+    });
+    test("a built Image tagged latest or untagged violates in prod; a release tag passes", async () => {
+        expect(await messages("prod-images-pinned", built(`${repo}:latest`, "prod"))).toEqual([
+            `Image "database-image" builds ${repo}:latest, whose tag latest moves in prod; set msa:dbImageTag to a release or commit tag`,
+        ]);
+        expect(await messages("prod-images-pinned", built(repo, "prod"))).toEqual([
+            `Image "database-image" builds ${repo}, which has no tag (so latest) in prod; set msa:dbImageTag to a release or commit tag`,
+        ]);
+        expect(await messages("prod-images-pinned", built(`${repo}:4f2a9c1`, "prod"))).toEqual([]);
+    });
+    test("a container running a moving tag without a digest violates in prod (label decides)", async () => {
+        const c = container("web", { image: "nginx:latest" }, "prod");
+        expect(await messages("prod-images-pinned", c)).toEqual([
+            'Container "web" runs nginx:latest, whose tag latest moves in prod; run an image pinned by digest or an immutable tag',
+        ]);
+        expect(
+            await messages(
+                "prod-images-pinned",
+                container("web", { image: `nginx@${DIGEST}` }, "prod"),
+            ),
+        ).toEqual([]);
+        expect(
+            await messages("prod-images-pinned", container("web", { image: "nginx" }, "dev")),
+        ).toEqual([]);
+    });
+    test("image references parse by Docker's grammar", () => {
+        expect(parseImageRef("host:5000/a/b")).toEqual({
+            repository: "host:5000/a/b",
+            tag: undefined,
+            digest: undefined,
+        });
+        expect(parseImageRef(`host:5000/a/b:v1@${DIGEST}`)).toEqual({
+            repository: "host:5000/a/b",
+            tag: "v1",
+            digest: DIGEST,
+        });
+    });
+});
+
+describe("db-port-private", () => {
+    const published = (ip?: string) => [
+        { internal: 5432, external: 15432, protocol: "tcp", ...(ip === undefined ? {} : { ip }) },
+    ];
+    test.each(["0.0.0.0", "8.8.8.8", "172.32.0.1", "192.169.0.1"])("%s violates", async (ip) => {
+        expect(await messages("db-port-private", dbContainer({ ports: published(ip) }))).toEqual([
+            `Container "database-container" publishes the database port 15432 on ${ip}, reachable from outside the host; set msa:dbBindAddress to 127.0.0.1 or a private address (or set msa:dbPublicBindOverride: true on purpose)`,
+        ]);
+    });
+    test("no address means every interface, and violates", async () => {
+        expect(await messages("db-port-private", dbContainer({ ports: published() }))).toEqual([
+            'Container "database-container" publishes the database port 15432 on 0.0.0.0, reachable from outside the host; set msa:dbBindAddress to 127.0.0.1 or a private address (or set msa:dbPublicBindOverride: true on purpose)',
+        ]);
+    });
+    test.each([
+        "127.0.0.1",
+        "127.8.0.1",
+        "10.1.2.3",
+        "172.16.0.1",
+        "172.31.255.254",
+        "192.168.1.10",
+        "::1",
+    ])("%s passes", async (ip) => {
+        expect(await messages("db-port-private", dbContainer({ ports: published(ip) }))).toEqual(
+            [],
+        );
+    });
+    test("the documented override label lets a public address pass", async () => {
+        const c = dbContainer({
+            ports: published("0.0.0.0"),
+            labels: labels("dev", "database", { "msa.db-public-override": "true" }),
+        });
+        expect(await messages("db-port-private", c)).toEqual([]);
+    });
+    test("a service (not the database) on 0.0.0.0 is not this policy's business", async () => {
+        expect(
+            await messages("db-port-private", container("orders", { ports: published("0.0.0.0") })),
+        ).toEqual([]);
+    });
+    test("address ranges", () => {
+        expect(
+            ["10.255.255.255", "172.15.0.1", "::", "fe80::1", "not-an-ip"].map(isPrivateAddress),
+        ).toEqual([true, false, false, false, false]);
+    });
+});
+
+describe("passwords-are-secrets (offline: secretness is known)", () => {
+    test("a DB password env entry in plain text violates; as a secret it passes", async () => {
+        const plain = container("orders", { envs: ["DB_HOST=db", "DB_PASSWORD=hunter2-pw"] });
+        expect(await messages("passwords-are-secrets", plain)).toEqual([
+            'Container "orders" gets the DB password (DB_PASSWORD) (envs[1]) as plain text; pass it as a secret (pulumi.secret / config set --secret)',
+        ]);
+        const ok = container("orders", { envs: ["DB_HOST=db", secret("DB_PASSWORD=hunter2-pw")] });
+        expect(await messages("passwords-are-secrets", ok)).toEqual([]);
+        expect(await messages("passwords-are-secrets", dbContainer())).toEqual([]);
+    });
+    test("the provider's registryAuth password in plain text violates; a secret list passes", async () => {
+        const auth = [{ address: "registry.example", username: "deploy", password: "glpat-xyz" }];
+        const plain = resource(TYPES.provider, "gitlab-provider", { registryAuth: auth });
+        expect(await messages("passwords-are-secrets", plain)).toEqual([
+            'Provider "gitlab-provider" gets the registry password (registryAuth[0].password) as plain text; pass it as a secret (pulumi.secret / config set --secret)',
+        ]);
+        const ok = resource(TYPES.provider, "gitlab-provider", { registryAuth: secret(auth) });
+        expect(await messages("passwords-are-secrets", ok)).toEqual([]);
+    });
+    test("an image's registry.password in plain text violates; a secret passes", async () => {
+        const registry = { server: "registry.example", username: "deploy" };
+        const plain = resource(TYPES.image, "database-image", {
+            registry: { ...registry, password: "glpat-xyz" },
+        });
+        expect(await messages("passwords-are-secrets", plain)).toEqual([
+            'Image "database-image" gets the registry password (registry.password) as plain text; pass it as a secret (pulumi.secret / config set --secret)',
+        ]);
+        const ok = resource(TYPES.image, "database-image", {
+            registry: { ...registry, password: secret("glpat-xyz") },
+        });
+        expect(await messages("passwords-are-secrets", ok)).toEqual([]);
+    });
+    test("secret paths of captured inputs", () => {
+        expect([
+            ...secretPaths({ envs: ["A=1", secret("B=2")], registry: { password: secret("x") } }),
+        ]).toEqual(["envs[1]", "registry.password"]);
+    });
+});
+
+describe("passwords-are-secrets (as under the CLI: props unwrapped, secretness unknown)", () => {
+    const online = async (r: CapturedResource) => {
+        const args = validationArgs(r);
+        delete args.secretPaths;
+        delete args.retainOnDelete;
+        const p = POLICIES.find((x) => x.name === "passwords-are-secrets");
+        const out: string[] = [];
+        await [p?.validateResource].flat()[0]?.(args, (m) => out.push(m));
+        return out;
+    };
+    test("the password copied into another plain field violates", async () => {
+        const c = dbContainer({
+            labels: [...labels("dev", "database"), { label: "debug", value: "pw=s3cret-pw" }],
+        });
+        expect(await online(c)).toEqual([
+            'Container "database-container" copies the DB password (POSTGRES_PASSWORD) into labels[4].value in plain text; keep it only in envs[1], as a secret',
+        ]);
+    });
+    test("the password only in its own env entry passes", async () => {
+        expect(await online(dbContainer())).toEqual([]);
+    });
+});
+
+describe("db-healthcheck", () => {
+    test("a DB container without a healthcheck, or with NONE, violates", async () => {
+        const msg =
+            'Container "database-container" is the database but has no healthcheck; give it one (pg_isready), as the PostgresDatabase component does';
+        expect(await messages("db-healthcheck", dbContainer({ healthcheck: undefined }))).toEqual([
+            msg,
+        ]);
+        expect(
+            await messages("db-healthcheck", dbContainer({ healthcheck: { tests: ["NONE"] } })),
+        ).toEqual([msg]);
+    });
+    test("a DB container with a healthcheck passes; services need none", async () => {
+        expect(await messages("db-healthcheck", dbContainer())).toEqual([]);
+        expect(await messages("db-healthcheck", container("orders"))).toEqual([]);
+    });
+});
+
+describe("restart-policy", () => {
+    test("no restart policy or no violates", async () => {
+        expect(await messages("restart-policy", container("a", { restart: undefined }))).toEqual([
+            'Container "a" has restart policy "no"; set msa:services.<key>.restart to always, unless-stopped or on-failure',
+        ]);
+        expect(await messages("restart-policy", container("a", { restart: "no" }))).toEqual([
+            'Container "a" has restart policy "no"; set msa:services.<key>.restart to always, unless-stopped or on-failure',
+        ]);
+    });
+    test.each(["always", "unless-stopped", "on-failure"])("%s passes", async (restart) => {
+        expect(await messages("restart-policy", container("a", { restart }))).toEqual([]);
+    });
+});
+
+describe("prod-data-volume-protected", () => {
+    const volume = (stack: string, protect: boolean, retainOnDelete: boolean) =>
+        resource(
+            TYPES.volume,
+            "database-volume",
+            { name: "msa-prod-db-data", driver: "local", labels: labels(stack, "database") },
+            { stack, protect, retainOnDelete },
+        );
+    test("an unprotected prod data volume violates, naming what is missing", async () => {
+        expect(await messages("prod-data-volume-protected", volume("prod", false, false))).toEqual([
+            'Volume "database-volume" holds the prod database\'s data but lacks protect and retainOnDelete; set msa:protect: true in the stack file',
+        ]);
+        expect(await messages("prod-data-volume-protected", volume("prod", true, false))).toEqual([
+            'Volume "database-volume" holds the prod database\'s data but lacks retainOnDelete; set msa:protect: true in the stack file',
+        ]);
+    });
+    test("protected and retained passes; dev needs neither", async () => {
+        expect(await messages("prod-data-volume-protected", volume("prod", true, true))).toEqual(
+            [],
+        );
+        expect(await messages("prod-data-volume-protected", volume("dev", false, false))).toEqual(
+            [],
+        );
+    });
+});
+
+describe("stack-labels (advisory)", () => {
+    test("a network without the stack's labels is reported as advisory", async () => {
+        const net = resource(TYPES.network, "network-network", {
+            name: "net",
+            labels: [{ label: "msa.project", value: "msa" }],
+        });
+        expect(await checkResource(net)).toEqual([
+            {
+                policy: "stack-labels",
+                enforcementLevel: "advisory",
+                resource: "network-network",
+                type: TYPES.network,
+                message:
+                    'Network "network-network" lacks the labels msa.stack, msa.environment; give it stackLabels(cfg, <component>) from config/naming.ts',
+            },
+        ]);
+    });
+    test("labelled resources pass", async () => {
+        const net = resource(TYPES.network, "network-network", {
+            name: "net",
+            labels: labels("dev", "network"),
+        });
+        expect(await messages("stack-labels", net)).toEqual([]);
+    });
+});
+
+describe("memory-limits (advisory)", () => {
+    test("a container without memory is reported, with the key to set", async () => {
+        expect(
+            await messages("memory-limits", container("orders-container", { memory: undefined })),
+        ).toEqual([
+            'Container "orders-container" has no memory limit; set msa:services.orders.memoryMb',
+        ]);
+        expect(await messages("memory-limits", dbContainer({ memory: undefined }))).toEqual([
+            'Container "database-container" has no memory limit; set msa:dbMemoryMb',
+        ]);
+    });
+    test("a container with a limit passes", async () => {
+        expect(
+            await messages("memory-limits", container("orders-container", { memory: 512 })),
+        ).toEqual([]);
+    });
+});
+
+test("the offline arguments answer isType/asType like the CLI's", () => {
+    const args = validationArgs(container("orders-container"));
+    expect(args.isType(docker.Container)).toBe(true);
+    expect(args.isType(docker.Volume)).toBe(false);
+    expect(args.asType(docker.Container)?.restart).toBe("always");
+    expect(args.asType(docker.Volume)).toBeUndefined();
+    expect(args.opts.protect).toBe(false);
+    expect(args.retainOnDelete).toBe(false);
+});
