@@ -73,7 +73,7 @@ export class Microservice extends pulumi.ComponentResource {
                 name: args.containerName,
                 image: image.name,
                 envs: [
-                    ...Object.entries(args.env).map(([k, v]) => pulumi.interpolate`${k}=${v}`),
+                    ...Object.entries(args.env).map(([k, v]) => envEntry(k, v)),
                     ...Object.entries(args.secretEnv ?? {}).map(
                         ([k, v]) => pulumi.interpolate`${k}=${pulumi.secret(v)}`,
                     ),
@@ -107,6 +107,14 @@ export class Microservice extends pulumi.ComponentResource {
             endpoints: this.endpoints,
         });
     }
+}
+
+/**
+ * `NAME=value`. A plain value stays a plain string: the wire value is the same, and a stack of
+ * hundreds of services does not pay for an Output (and its promises) per variable.
+ */
+function envEntry(name: string, value: pulumi.Input<string>): pulumi.Input<string> {
+    return typeof value === "string" ? `${name}=${value}` : pulumi.interpolate`${name}=${value}`;
 }
 
 /** A port bound to every interface is reached on the Docker host as `localhost`. */

@@ -13,6 +13,7 @@
 import fc from "fast-check";
 import { captureStack, reveal, stackFileConfig } from "../../capture";
 import { readConfigMap } from "../../config/read";
+import { serviceSchema, stackConfigSchema } from "../../config/schema";
 import { readStackFile } from "../../config/stackFiles";
 import { validateStackConfig, ValidationResult } from "../../config/validate";
 import { checkCapture, formatViolation, isMandatory } from "../../policy/offline";
@@ -105,52 +106,10 @@ const anyBad = fc.oneof(wrongType, badPort, fc.constant(""), huge, unicode, meta
 
 // --- where ----------------------------------------------------------------------------------
 
-const TOP_FIELDS = [
-    "environment",
-    "namePrefix",
-    "protect",
-    "registryServer",
-    "registryNamespace",
-    "registryProject",
-    "registryUsername",
-    "dbMode",
-    "dbHost",
-    "dbPort",
-    "dbHostPort",
-    "dbBindAddress",
-    "dbName",
-    "dbSchema",
-    "dbUser",
-    "timezone",
-    "dbKind",
-    "dbDialect",
-    "dbDriverClassName",
-    "dbType",
-    "dbImageName",
-    "dbImageTag",
-    "dbBaseImage",
-    "dbPushImage",
-    "dbContainerName",
-    "dbVolumeName",
-    "dbMemoryMb",
-    "dbPublicBindOverride",
-    "services",
-    "dbHealthcheck",
-];
-const SERVICE_FIELDS = [
-    "image",
-    "project",
-    "namespace",
-    "tag",
-    "nodeName",
-    "containerName",
-    "ports",
-    "env",
-    "restart",
-    "links",
-    "memoryMb",
-    "command",
-];
+/** Every plain key the schema knows. */
+const TOP_FIELDS = Object.keys(stackConfigSchema.shape);
+/** Every service field the schema knows: the fuzz follows the schema as it grows. */
+const SERVICE_FIELDS = Object.keys(serviceSchema.shape);
 const svc = fc.constantFrom(...SERVICES);
 const fieldPath: fc.Arbitrary<Path> = fc.oneof(
     fc.constantFrom(...TOP_FIELDS).map((k) => [k]),
