@@ -183,8 +183,8 @@ function compile(work: string): string {
 }
 
 /**
- * The precompiled program must declare what `index.ts` declares. The one known difference is
- * reported, not hidden: the DB image's build context is computed from the compiled file's folder.
+ * The precompiled program must declare what `index.ts` declares; any difference is reported, not
+ * hidden.
  */
 async function checkCompiledMatchesSource(
     out: string,

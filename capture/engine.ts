@@ -246,9 +246,21 @@ export async function runCapture(opts: EngineOptions): Promise<Capture> {
 
 async function evaluateOnce(opts: EngineOptions, fast: boolean): Promise<Capture> {
     const hooks = opts.hooks ?? {};
+    // A hook that throws would fail a registration the SDK never reports back, and the capture
+    // would wait forever: keep going with the default answer and reject at the end instead.
+    const hookErrors: unknown[] = [];
+    const guarded = async <T>(answer: () => Promise<T | undefined> | T | undefined) => {
+        try {
+            return await answer();
+        } catch (err) {
+            hookErrors.push(err);
+            return undefined;
+        }
+    };
     const mocks: Mocks = {
-        newResource: async (args) => (await hooks.newResource?.(args)) ?? defaultOutputs(args),
-        call: async (args) => (await hooks.call?.(args)) ?? defaultCall(args),
+        newResource: async (args) =>
+            (await guarded(() => hooks.newResource?.(args))) ?? defaultOutputs(args),
+        call: async (args) => (await guarded(() => hooks.call?.(args))) ?? defaultCall(args),
     };
     const monitor = new RecordingMonitor(mocks);
     installMonitor(monitor, opts.project, opts.stack);
@@ -260,6 +272,9 @@ async function evaluateOnce(opts: EngineOptions, fast: boolean): Promise<Capture
     const exports = declare(program, fast);
     const outputs = await resolveOutputs(exports);
     await settings().waitForRPCs();
+    if (hookErrors.length > 0) {
+        throw hookErrors[0];
+    }
     const recorded = monitor.finish();
     return {
         stack: opts.stack,

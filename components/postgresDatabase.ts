@@ -2,13 +2,15 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import type { GitlabRegistry } from "./gitlabRegistry";
+import { projectRoot } from "../config/stackFiles";
 import { toLabels } from "./labels";
 
 /** Where Postgres keeps its data inside the container (the official image's `PGDATA`). */
 export const PGDATA = "/var/lib/postgresql/data";
 /** Build context of the DB image, relative to the project root (the working directory of `pulumi`). */
 export const DB_BUILD_CONTEXT =
-    path.relative(process.cwd(), path.join(__dirname, "..", "docker", "db")) || ".";
+    path.relative(process.cwd(), path.join(projectRoot(), "docker", "db")) || ".";
+path.relative(process.cwd(), path.join(__dirname, "..", "docker", "db")) || ".";
 
 export interface HealthcheckArgs {
     interval: string;

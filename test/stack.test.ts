@@ -419,3 +419,26 @@ describe("invalid config creates nothing", () => {
         expect(created).toBe(0);
     });
 });
+
+describe("mock hooks", () => {
+    test("a hook that throws rejects the capture with its error instead of hanging", async () => {
+        const attempt = captureStack({
+            stack: "dev",
+            hooks: {
+                call: () => {
+                    throw new Error("registry said 401 Unauthorized");
+                },
+            },
+        });
+        await expect(attempt).rejects.toThrow("registry said 401 Unauthorized");
+    });
+
+    test("a hook's answer replaces the default one", async () => {
+        const digest = `sha256:${"ab".repeat(32)}`;
+        const c = await captureStack({
+            stack: "dev",
+            hooks: { call: (args) => ({ name: args.inputs.name, sha256Digest: digest }) },
+        });
+        expect(byName(c, "SERVICE_B-image").inputs.pullTriggers).toEqual([digest]);
+    });
+});
