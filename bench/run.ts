@@ -224,7 +224,7 @@ async function checkCompiledMatchesSource(
         console.log("precompiled program declares exactly what index.ts declares");
     } else {
         console.log(
-            `WARNING: precompiled program differs from index.ts (see docs/readme/bench.md):\n  - ${differences.slice(0, 10).join("\n  - ")}`,
+            `WARNING: precompiled program differs from index.ts (see docs/bench.md):\n  - ${differences.slice(0, 10).join("\n  - ")}`,
         );
     }
 }

@@ -1,10 +1,10 @@
-/** docs/readme/import.md shows the exact output of the import on the legacy set: keep it true. */
+/** docs/import.md shows the exact output of the import on the legacy set: keep it true. */
 import * as fs from "fs";
 import * as path from "path";
 import { ROOT } from "../helpers";
 import { runImport, tempDir } from "./helpers";
 
-const DOC = fs.readFileSync(path.join(ROOT, "docs", "readme", "import.md"), "utf8");
+const DOC = fs.readFileSync(path.join(ROOT, "docs", "import.md"), "utf8");
 
 /** The fenced block right after `<!-- import:<name> -->`. */
 function block(name: string): string {
@@ -12,7 +12,7 @@ function block(name: string): string {
         DOC,
     );
     if (m?.[1] === undefined) {
-        throw new Error(`no block ${name} in docs/readme/import.md`);
+        throw new Error(`no block ${name} in docs/import.md`);
     }
     return m[1];
 }
