@@ -10,7 +10,6 @@ export const PGDATA = "/var/lib/postgresql/data";
 /** Build context of the DB image, relative to the project root (the working directory of `pulumi`). */
 export const DB_BUILD_CONTEXT =
     path.relative(process.cwd(), path.join(projectRoot(), "docker", "db")) || ".";
-path.relative(process.cwd(), path.join(__dirname, "..", "docker", "db")) || ".";
 
 export interface HealthcheckArgs {
     interval: string;
