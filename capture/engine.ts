@@ -271,7 +271,7 @@ async function evaluateOnce(opts: EngineOptions, fast: boolean): Promise<Capture
     forgetProjectModules(path.dirname(program));
     const exports = declare(program, fast);
     const outputs = await resolveOutputs(exports);
-    await settings().waitForRPCs();
+    await runtimeSettings.waitForRPCs();
     if (hookErrors.length > 0) {
         throw hookErrors[0];
     }
@@ -301,7 +301,7 @@ function declare(program: string, fast: boolean): Record<string, unknown> {
 
 /** `setMockOptions` resets the runtime's feature flags: set them as `setMocks` does. */
 function installMonitor(monitor: RecordingMonitor, project: string, stack: string): void {
-    settings().setMockOptions(monitor, project, stack, false);
+    runtimeSettings.setMockOptions(monitor, project, stack, false);
     const store = runtimeState.getStore();
     store.supportsSecrets = true;
     store.supportsResourceReferences = true;
@@ -322,10 +322,6 @@ const runtimeState = require("@pulumi/pulumi/runtime/state") as {
 interface SettingsModule {
     setMockOptions(monitor: unknown, project: string, stack: string, preview: boolean): void;
     waitForRPCs(): Promise<void>;
-}
-
-function settings(): SettingsModule {
-    return runtimeSettings;
 }
 
 /** Drops the program's own modules (not node_modules, not the capture) from Node's cache. */

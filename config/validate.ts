@@ -35,16 +35,6 @@ export interface SecretPresence {
 
 export type ValidationResult = { ok: true; config: StackConfig } | { ok: false; errors: string[] };
 
-/** Thrown by `index.ts` with all problems at once. */
-export class ConfigValidationError extends Error {
-    constructor(public readonly errors: string[]) {
-        super(
-            `invalid stack config (${errors.length} problem${errors.length === 1 ? "" : "s"}):\n  - ${errors.join("\n  - ")}`,
-        );
-        this.name = "ConfigValidationError";
-    }
-}
-
 export function validateStackConfig(
     stack: string,
     raw: Record<string, unknown>,

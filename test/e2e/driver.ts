@@ -114,14 +114,9 @@ export class DockerDriver {
 
     /** Evaluates the program for `stack` with `config`, answering from the real registry and engine. */
     public async capture(stack: string, config: Record<string, unknown>): Promise<Capture> {
-        // A hook that throws leaves the mock runtime with a rejection nobody awaits (the capture
-        // would never settle), so hooks record their failure and the capture is rejected here.
-        const failures: Error[] = [];
-        const capture = await captureStack({ stack, config, hooks: this.hooks(failures) });
-        if (failures.length > 0) {
-            throw new DriverError(failures.map((e) => e.message).join("; "));
-        }
-        return capture;
+        // A hook that throws (a refused push, a registry that rejects the credentials) rejects
+        // the capture with that error.
+        return captureStack({ stack, config, hooks: this.hooks() });
     }
 
     /** Creates every custom resource in dependency order. Stops at the first failure. */
@@ -202,20 +197,10 @@ export class DockerDriver {
         return digest;
     }
 
-    private hooks(failures: Error[]): MockHooks {
+    private hooks(): MockHooks {
         const providers = new Map<string, RegistryAuth[]>();
-        const recorded =
-            <A extends unknown[], R>(fn: (...a: A) => Promise<R>) =>
-            async (...a: A): Promise<R | undefined> => {
-                try {
-                    return await fn(...a);
-                } catch (e) {
-                    failures.push(e as Error);
-                    return undefined;
-                }
-            };
         return {
-            newResource: recorded(async (args: MockResourceArgs) => {
+            newResource: async (args: MockResourceArgs) => {
                 const inputs = unwire(args.inputs) as Record<string, unknown>;
                 if (args.type === T.provider) {
                     providers.set(args.name, parseRegistryAuth(inputs.registryAuth));
@@ -235,8 +220,8 @@ export class DockerDriver {
                         registryServer: built.imageName.split("/")[0],
                     },
                 };
-            }),
-            call: recorded(async (args: MockCallArgs) => {
+            },
+            call: async (args: MockCallArgs) => {
                 if (args.token !== T.getRegistryImage) {
                     return undefined;
                 }
@@ -248,7 +233,7 @@ export class DockerDriver {
                 );
                 const sha256Digest = await this.registryDigest(name, auth);
                 return { id: name, name, sha256Digest };
-            }),
+            },
         };
     }
 
