@@ -3,6 +3,10 @@
  * (provider, network, DB image, volume and container, and per service a RemoteImage and a
  * Container with the same env, ports, network and labels) with no components, no config
  * validation and no digest lookups. It trusts the stack config as given. Never deployed.
+ *
+ * Like `index.ts`, it is an async function that gives the runtime a turn before each service, so
+ * the ratio between the two is what components, validation and lookups cost, not how the
+ * declarations are paced.
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
@@ -49,117 +53,127 @@ const labels = (component: string) =>
         { label: "msa.stack", value: stack },
     ].sort((a, b) => a.label.localeCompare(b.label));
 
-const provider = new docker.Provider("gitlab-provider", {
-    registryAuth: [
-        {
-            address: server,
-            username: config.require("registryUsername"),
-            password: config.requireSecret("registryPassword"),
-        },
-    ],
-});
-const network = new docker.Network(
-    "network-network",
-    { name: `${prefix}-net`, driver: "bridge", labels: labels("network") },
-    { provider },
-);
-const dbImage = new docker.Image(
-    "database-image",
-    {
-        imageName: `${server}/${namespace}/${project}/db:latest`,
-        build: {
-            context: "docker/db",
-            dockerfile: "docker/db/Dockerfile",
-            args: { BASE_IMAGE: "postgres:14", TZ: timezone },
-        },
-        registry: { server, username: config.require("registryUsername"), password: dbPassword },
-    },
-    { provider },
-);
-const volume = new docker.Volume(
-    "database-volume",
-    { name: `${prefix}-db-data`, driver: "local", labels: labels("database") },
-    { provider },
-);
-const db = new docker.Container(
-    "database-container",
-    {
-        name: `${prefix}-db`,
-        image: dbImage.repoDigest,
-        envs: [
-            `POSTGRES_USER=${dbUser}`,
-            pulumi.interpolate`POSTGRES_PASSWORD=${dbPassword}`,
-            `POSTGRES_DB=${dbName}`,
-            `PGPORT=${dbPort}`,
-            `TZ=${timezone}`,
+export = async () => {
+    const provider = new docker.Provider("gitlab-provider", {
+        registryAuth: [
+            {
+                address: server,
+                username: config.require("registryUsername"),
+                password: config.requireSecret("registryPassword"),
+            },
         ],
-        volumes: [{ volumeName: volume.name, containerPath: "/var/lib/postgresql/data" }],
-        networksAdvanced: [{ name: network.name, aliases: [dbHost] }],
-        restart: "unless-stopped",
-        labels: labels("database"),
-    },
-    { provider },
-);
-
-const envPrefix = (key: string) => key.toUpperCase().replace(/[^A-Z0-9]+/g, "_");
-
-export const endpoints: Record<string, string[]> = {};
-for (const [key, svc] of Object.entries(services)) {
-    const ports = svc.ports ?? [];
-    const env: string[] = [
-        `DB_HOST=${dbHost}`,
-        `DB_PORT=${dbPort}`,
-        `DB_NAME=${dbName}`,
-        `DB_USER=${dbUser}`,
-        `TZ=${timezone}`,
-        `NODENAME=${key}`,
-    ];
-    for (const link of svc.links ?? []) {
-        const port = services[link]?.ports?.[0]?.container ?? 80;
-        env.push(
-            `${envPrefix(link)}_HOST=${link}`,
-            `${envPrefix(link)}_PORT=${port}`,
-            `${envPrefix(link)}_URL=http://${link}:${port}`,
-        );
-    }
-    for (const [name, value] of Object.entries(svc.env ?? {})) {
-        env.push(`${name}=${String(value)}`);
-    }
-    const image = new docker.RemoteImage(
-        `${key}-image`,
-        { name: `${server}/${namespace}/${project}/${svc.image}:${svc.tag}`, keepLocally: true },
+    });
+    const network = new docker.Network(
+        "network-network",
+        { name: `${prefix}-net`, driver: "bridge", labels: labels("network") },
         { provider },
     );
-    new docker.Container(
-        `${key}-container`,
+    const dbImage = new docker.Image(
+        "database-image",
         {
-            name: `${prefix}-${key.toLowerCase()}`,
-            image: image.name,
-            envs: [
-                ...env,
-                pulumi.interpolate`DB_PASSWORD=${dbPassword}`,
-                ...(secretEnvNames[key] ?? []).map(
-                    (name) =>
-                        pulumi.interpolate`${name}=${secretEnv.apply((all) => all[key]?.[name] ?? "")}`,
-                ),
-            ],
-            ports: ports
-                .filter((p) => p.host !== undefined)
-                .map((p) => ({
-                    internal: p.container,
-                    external: p.host,
-                    ip: p.bindAddress ?? "0.0.0.0",
-                    protocol: p.protocol ?? "tcp",
-                })),
-            networksAdvanced: [{ name: network.name, aliases: [key] }],
-            restart: svc.restart ?? "always",
-            memory: svc.memoryMb,
-            labels: labels(key),
+            imageName: `${server}/${namespace}/${project}/db:latest`,
+            build: {
+                context: "docker/db",
+                dockerfile: "docker/db/Dockerfile",
+                args: { BASE_IMAGE: "postgres:14", TZ: timezone },
+            },
+            registry: {
+                server,
+                username: config.require("registryUsername"),
+                password: dbPassword,
+            },
         },
-        { provider, dependsOn: [db] },
+        { provider },
     );
-    endpoints[key] = ports
-        .filter((p) => p.host !== undefined)
-        .map((p) => `http://localhost:${p.host}`);
-}
-export const dockerNetwork = network.name;
+    const volume = new docker.Volume(
+        "database-volume",
+        { name: `${prefix}-db-data`, driver: "local", labels: labels("database") },
+        { provider },
+    );
+    const db = new docker.Container(
+        "database-container",
+        {
+            name: `${prefix}-db`,
+            image: dbImage.repoDigest,
+            envs: [
+                `POSTGRES_USER=${dbUser}`,
+                pulumi.interpolate`POSTGRES_PASSWORD=${dbPassword}`,
+                `POSTGRES_DB=${dbName}`,
+                `PGPORT=${dbPort}`,
+                `TZ=${timezone}`,
+            ],
+            volumes: [{ volumeName: volume.name, containerPath: "/var/lib/postgresql/data" }],
+            networksAdvanced: [{ name: network.name, aliases: [dbHost] }],
+            restart: "unless-stopped",
+            labels: labels("database"),
+        },
+        { provider },
+    );
+
+    const envPrefix = (key: string) => key.toUpperCase().replace(/[^A-Z0-9]+/g, "_");
+
+    const endpoints: Record<string, string[]> = {};
+    for (const [key, svc] of Object.entries(services)) {
+        await new Promise((resolve) => setImmediate(resolve));
+        const ports = svc.ports ?? [];
+        const env: string[] = [
+            `DB_HOST=${dbHost}`,
+            `DB_PORT=${dbPort}`,
+            `DB_NAME=${dbName}`,
+            `DB_USER=${dbUser}`,
+            `TZ=${timezone}`,
+            `NODENAME=${key}`,
+        ];
+        for (const link of svc.links ?? []) {
+            const port = services[link]?.ports?.[0]?.container ?? 80;
+            env.push(
+                `${envPrefix(link)}_HOST=${link}`,
+                `${envPrefix(link)}_PORT=${port}`,
+                `${envPrefix(link)}_URL=http://${link}:${port}`,
+            );
+        }
+        for (const [name, value] of Object.entries(svc.env ?? {})) {
+            env.push(`${name}=${String(value)}`);
+        }
+        const image = new docker.RemoteImage(
+            `${key}-image`,
+            {
+                name: `${server}/${namespace}/${project}/${svc.image}:${svc.tag}`,
+                keepLocally: true,
+            },
+            { provider },
+        );
+        new docker.Container(
+            `${key}-container`,
+            {
+                name: `${prefix}-${key.toLowerCase()}`,
+                image: image.name,
+                envs: [
+                    ...env,
+                    pulumi.interpolate`DB_PASSWORD=${dbPassword}`,
+                    ...(secretEnvNames[key] ?? []).map(
+                        (name) =>
+                            pulumi.interpolate`${name}=${secretEnv.apply((all) => all[key]?.[name] ?? "")}`,
+                    ),
+                ],
+                ports: ports
+                    .filter((p) => p.host !== undefined)
+                    .map((p) => ({
+                        internal: p.container,
+                        external: p.host,
+                        ip: p.bindAddress ?? "0.0.0.0",
+                        protocol: p.protocol ?? "tcp",
+                    })),
+                networksAdvanced: [{ name: network.name, aliases: [key] }],
+                restart: svc.restart ?? "always",
+                memory: svc.memoryMb,
+                labels: labels(key),
+            },
+            { provider, dependsOn: [db] },
+        );
+        endpoints[key] = ports
+            .filter((p) => p.host !== undefined)
+            .map((p) => `http://localhost:${p.host}`);
+    }
+    return { endpoints, dockerNetwork: network.name };
+};

@@ -224,10 +224,9 @@ export function defaultCall(args: MockCallArgs): Record<string, unknown> {
  *
  * The SDK formats a stack trace for every promise it tracks (several per resource property, kept
  * for `PULUMI_DEBUG_PROMISE_LEAKS`); at hundreds of services that was half the CPU of a capture. So
- * the program declares its resources with `Error.stackTraceLimit = 0` (the SDK's own source
- * positions raise the limit themselves); the limit is back before any `apply` callback runs. If
- * the program throws while declaring, it is evaluated once more with stack traces, only so the
- * error shows where it came from.
+ * the program runs with `Error.stackTraceLimit = 0` (the SDK's own source positions raise the limit
+ * themselves) until it has declared everything. If it fails without a stack trace, it is evaluated
+ * once more with stack traces, only so the error shows where it came from.
  */
 export async function runCapture(opts: EngineOptions): Promise<Capture> {
     const fast = !process.env.PULUMI_DEBUG_PROMISE_LEAKS;
@@ -269,7 +268,7 @@ async function evaluateOnce(opts: EngineOptions, fast: boolean): Promise<Capture
     const warnings: string[] = [];
     const program = path.resolve(opts.program);
     forgetProjectModules(path.dirname(program));
-    const exports = declare(program, fast);
+    const exports = await declare(program, fast);
     const outputs = await resolveOutputs(exports);
     await runtimeSettings.waitForRPCs();
     if (hookErrors.length > 0) {
@@ -285,15 +284,21 @@ async function evaluateOnce(opts: EngineOptions, fast: boolean): Promise<Capture
     };
 }
 
-/** Runs the program, which declares every resource synchronously; `fast` skips stack traces. */
-function declare(program: string, fast: boolean): Record<string, unknown> {
+/**
+ * Runs the program as Pulumi's Node.js runtime does: loads the module and, when it exports a
+ * function (as `index.ts` does), awaits what that returns; the result is the stack outputs. `fast`
+ * skips stack traces meanwhile.
+ */
+async function declare(program: string, fast: boolean): Promise<Record<string, unknown>> {
     const saved = Error.stackTraceLimit;
     if (fast) {
         Error.stackTraceLimit = 0;
     }
     try {
         // eslint-disable-next-line @typescript-eslint/no-require-imports
-        return require(program) as Record<string, unknown>;
+        const loaded = require(program) as unknown;
+        const outputs = loaded instanceof Function ? ((await loaded()) as unknown) : loaded;
+        return (outputs ?? {}) as Record<string, unknown>;
     } finally {
         Error.stackTraceLimit = saved;
     }

@@ -40,16 +40,17 @@ describe("--json", () => {
             "msa:registry:GitlabRegistry gitlab <>",
             "msa:network:ServiceNetwork network <>",
             "msa:database:PostgresDatabase database <>",
-            "msa:service:Microservice SERVICE_B <>",
-            "msa:service:Microservice SERVICE_D <>",
             "pulumi:providers:docker gitlab-provider <gitlab>",
             "docker:index/volume:Volume database-volume <database>",
             "docker:index/network:Network network-network <network>",
             "docker:index/image:Image database-image <database>",
-            "docker:index/remoteImage:RemoteImage SERVICE_B-image <SERVICE_B>",
-            "docker:index/remoteImage:RemoteImage SERVICE_D-image <SERVICE_D>",
             "docker:index/container:Container database-container <database>",
+            // Services are declared one at a time, each after the runtime's turn (index.ts).
+            "msa:service:Microservice SERVICE_B <>",
+            "docker:index/remoteImage:RemoteImage SERVICE_B-image <SERVICE_B>",
             "docker:index/container:Container SERVICE_B-container <SERVICE_B>",
+            "msa:service:Microservice SERVICE_D <>",
+            "docker:index/remoteImage:RemoteImage SERVICE_D-image <SERVICE_D>",
             "docker:index/container:Container SERVICE_D-container <SERVICE_D>",
         ]);
         const d = resources.find((r) => r.name === "SERVICE_D-container");

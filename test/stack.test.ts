@@ -1,6 +1,7 @@
 /**
  * The program under the mock runtime, with the real stack files: what it declares, exactly.
  */
+import * as path from "path";
 import { Capture, CaptureConfigError, captureStack, isSecretValue, redact } from "../capture";
 import {
     byName,
@@ -440,5 +441,43 @@ describe("mock hooks", () => {
             hooks: { call: (args) => ({ name: args.inputs.name, sha256Digest: digest }) },
         });
         expect(byName(c, "SERVICE_B-image").inputs.pullTriggers).toEqual([digest]);
+    });
+});
+
+describe("the program gives the runtime a turn between services", () => {
+    test("each service's registrations are answered before the next service is declared", async () => {
+        const answered: string[] = [];
+        const seenAtDeclaration: Record<string, string[]> = {};
+        await captureStack({
+            stack: "dev",
+            hooks: {
+                newResource: (args) => {
+                    if (args.type === "msa:service:Microservice") {
+                        seenAtDeclaration[args.name] = [...answered];
+                    }
+                    answered.push(args.name);
+                    return undefined;
+                },
+            },
+        });
+        // Answered before SERVICE_B was declared: everything but the services.
+        expect(seenAtDeclaration.SERVICE_B).toEqual(
+            expect.arrayContaining(["database-container", "network-network", "gitlab-provider"]),
+        );
+        expect(seenAtDeclaration.SERVICE_B?.some((n) => n.startsWith("SERVICE_"))).toBe(false);
+        expect(seenAtDeclaration.SERVICE_D).toEqual(
+            expect.arrayContaining(["SERVICE_B", "SERVICE_B-image", "SERVICE_B-container"]),
+        );
+    });
+
+    test("a program that fails after a turn rejects the capture with its error and stack", async () => {
+        const attempt = captureStack({
+            stack: "dev",
+            program: path.join(__dirname, "fixtures", "failsAfterTurn.ts"),
+        });
+        await expect(attempt).rejects.toThrow("failed after declaring one network");
+        await expect(attempt).rejects.toMatchObject({
+            stack: expect.stringContaining("failsAfterTurn.ts"),
+        });
     });
 });
