@@ -24,28 +24,42 @@ export const RESERVED_ENV: readonly string[] = [...DB_ENV_NAMES, "NODENAME"];
 /** The one env var that carries the DB password: the component adds it as a secret. */
 export const DB_PASSWORD_ENV = "DB_PASSWORD";
 
+/** A name holding one of these words names a secret wherever the word stands. */
 const SECRET_WORDS = new Set([
     "PASSWORD",
     "PASSWD",
     "PWD",
     "SECRET",
     "TOKEN",
-    "KEY",
     "CREDENTIALS",
     "APIKEY",
 ]);
+
+/**
+ * `KEY` is a secret at the end of a name (`STRIPE_KEY`, `API_KEY`) or right after one of these
+ * (`PRIVATE_KEY_PEM`); elsewhere it is usually a plain setting (`CACHE_KEY_PREFIX`, `KEY_ID`).
+ */
+const KEY_QUALIFIERS = new Set(["API", "PRIVATE", "ACCESS", "SIGNING", "ENCRYPTION", "MASTER"]);
 
 /** `orders-api` → `ORDERS_API`: the prefix of the link variables that point at a service. */
 export function envVarPrefix(serviceKey: string): string {
     return serviceKey.toUpperCase().replace(/[^A-Z0-9]+/g, "_");
 }
 
-/** True for names like `DB_PASSWORD`, `API_TOKEN`, `SECRET_KEY`: such values must be secrets. */
+/**
+ * True for names like `DB_PASSWORD`, `API_TOKEN`, `SECRET_KEY`, `STRIPE_KEY`: such values must be
+ * secrets. Names where `KEY` is part of a plain setting (`CACHE_KEY_PREFIX`) are not.
+ */
 export function looksSecret(name: string): boolean {
-    return name
+    const words = name
         .toUpperCase()
         .split(/[^A-Z0-9]+/)
-        .some((word) => SECRET_WORDS.has(word));
+        .filter((w) => w !== "");
+    return words.some(
+        (word, i) =>
+            SECRET_WORDS.has(word) ||
+            (word === "KEY" && (i === words.length - 1 || KEY_QUALIFIERS.has(words[i - 1] ?? ""))),
+    );
 }
 
 export function linkEnvNames(link: string): string[] {

@@ -4,6 +4,7 @@
  */
 import { validateStackConfig, ValidationResult } from "../config/validate";
 import { readConfigMap } from "../config/read";
+import { looksSecret } from "../config/env";
 
 const SECRETS = { present: { dbPassword: true, registryPassword: true } };
 
@@ -308,5 +309,45 @@ describe("cross-key checks still run when some keys are malformed", () => {
             c.dbHost = "bad host!";
         });
         expect(errors).toEqual(['msa:dbHost must be a hostname or IP address, got "bad host!"']);
+    });
+});
+
+describe("which env names look secret", () => {
+    test.each([
+        "DB_PASSWORD",
+        "db_passwd",
+        "SMTP_PWD",
+        "CLIENT_SECRET",
+        "API_TOKEN",
+        "GOOGLE_CREDENTIALS",
+        "APIKEY",
+        "API_KEY",
+        "STRIPE_KEY",
+        "key",
+        "PRIVATE_KEY_PEM",
+        "AWS_ACCESS_KEY_ID",
+        "SIGNING_KEY_BASE64",
+        "secret.key",
+    ])("%s must be a secret", (name) => {
+        expect(looksSecret(name)).toBe(true);
+    });
+
+    test.each([
+        "CACHE_KEY_PREFIX",
+        "KEY_ID",
+        "SORT_KEY_FIELD",
+        "PRIMARY_KEY_COLUMN",
+        "KEYCLOAK_URL",
+        "MONKEY_MODE",
+        "TOKENIZER_MODEL",
+        "LOG_LEVEL",
+    ])("%s may be plain", (name) => {
+        expect(looksSecret(name)).toBe(false);
+    });
+
+    test("a plain setting with KEY inside is accepted in env", () => {
+        const c = base();
+        svc(c, "orders").env = { CACHE_KEY_PREFIX: "o:" };
+        expect(validateStackConfig("dev", c, SECRETS).ok).toBe(true);
     });
 });
