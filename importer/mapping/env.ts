@@ -1,0 +1,225 @@
+/**
+ * Env → stack config: each variable a service (or the database) gets becomes a stack-wide key
+ * (`DB_NAME` → `msa:dbName`, …; the stack holds one value and reports a service that disagrees),
+ * the DB password, a secret (`msa:secretEnv.<service>.<NAME>`), the service's `nodeName`, or
+ * plain `env`. The stack sets the database settings on every service itself (`RESERVED_ENV`),
+ * so what compose set by hand is checked against them and reported where it differs.
+ */
+import { envVarPrefix, RESERVED_ENV } from "../../config/env";
+import { PROJECT } from "../../config/schema";
+import type { Path } from "../compose";
+import { pathText } from "../compose";
+import type { EnvEntry } from "../envFiles";
+import { MapContext, Obj } from "./context";
+import { where } from "../report";
+import { PGDATA } from "./volumes";
+
+/** The env names the stack's DB container gets (components/postgresDatabase.ts). */
+const DB_CONTAINER_ENV = new Set([
+    "POSTGRES_USER",
+    "POSTGRES_PASSWORD",
+    "POSTGRES_DB",
+    "DB_NAME",
+    "DB_SCHEMA_NAME",
+    "PGPORT",
+    "PGDATA",
+    "TZ",
+]);
+
+/** Env names that become stack-wide keys. */
+const STACK_ENV: Record<string, string> = {
+    DB_NAME: "dbName",
+    DB_SCHEMA_NAME: "dbSchema",
+    DB_USER: "dbUser",
+    TZ: "timezone",
+    DB_KIND: "dbKind",
+    DB_DIALECT: "dbDialect",
+    DB_DRIVER_CLASS_NAME: "dbDriverClassName",
+    DB_TYPE: "dbType",
+    POSTGRES_DB: "dbName",
+    POSTGRES_USER: "dbUser",
+};
+const PASSWORD_ENV = new Set(["DB_PASSWORD", "POSTGRES_PASSWORD"]);
+
+/** The database service's env: stack-wide keys and the password; the rest is reported. */
+export function mapDbEnv(ctx: MapContext, key: string): void {
+    const base: Path = ["services", key];
+    const env = ctx.envOf(key);
+    const dropped: EnvEntry[] = [];
+    for (const entry of env.values()) {
+        if (PASSWORD_ENV.has(entry.name)) {
+            setPassword(ctx, entry);
+        } else if (entry.name in STACK_ENV) {
+            ctx.setStack(STACK_ENV[entry.name] ?? "", entry.value, entry, entry.name);
+        } else if (entry.name === "PGDATA" && entry.value === PGDATA) {
+            continue;
+        } else if (!RESERVED_ENV.includes(entry.name)) {
+            ctx.finding(
+                "unmapped",
+                entry,
+                `${pathText(base)} env ${entry.name}`,
+                `${shown(entry)} is not set on the stack's DB container (it sets only ${[...DB_CONTAINER_ENV].join(", ")})`,
+            );
+            continue;
+        }
+        if (!DB_CONTAINER_ENV.has(entry.name)) {
+            dropped.push(entry);
+        }
+    }
+    if (dropped.length > 0) {
+        const files = [...new Set(dropped.map((e) => e.file))].join(", ");
+        ctx.finding(
+            "changed",
+            ctx.origin([...base, "env_file"], base),
+            `${pathText(base)} env`,
+            `the DB container no longer gets ${dropped.map((e) => e.name).join(", ")} (from ${files}; Postgres does not read them): they live on as msa:dbUser, msa:dbPassword, msa:dbKind, … and reach the services`,
+        );
+    }
+}
+
+/** A service's env → `out.env`, `out.nodeName`, stack-wide keys and secrets. */
+export function mapServiceEnv(ctx: MapContext, key: string, out: Obj): void {
+    const base: Path = ["services", key];
+    const env: Obj = {};
+    const present = new Set<string>();
+    for (const entry of ctx.envOf(key).values()) {
+        present.add(entry.name);
+        serviceEnvEntry(ctx, key, entry, out, env);
+    }
+    if (Object.keys(env).length > 0) {
+        out.env = env;
+    }
+    const added = RESERVED_ENV.filter((n) => !present.has(n));
+    if (added.length > 0) {
+        ctx.finding(
+            "changed",
+            ctx.origin(base),
+            pathText(base),
+            `the stack also sets ${added.join(", ")} on this service (every service gets the database settings and NODENAME)`,
+        );
+    }
+}
+
+/** 0.0.0.0, loopback and localhost: fine for a server to bind, useless for a container to call. */
+export function unreachableFromContainer(host: string): boolean {
+    return /^(0\.0\.0\.0|127\.[0-9.]+|localhost|::1?)$/.test(host);
+}
+
+/** A value as a report may show it: secrets never. */
+export function shown(e: EnvEntry): string {
+    return e.secret ? `${e.name} (secret)` : `${e.name}=${e.value}`;
+}
+
+function serviceEnvEntry(ctx: MapContext, key: string, entry: EnvEntry, out: Obj, env: Obj): void {
+    const at = `services.${key} env ${entry.name}`;
+    if (entry.name === "NODENAME") {
+        out.nodeName = entry.value;
+    } else if (entry.name === "DB_PASSWORD") {
+        setPassword(ctx, entry);
+    } else if (entry.name === "DB_HOST") {
+        dbHostOf(ctx, key, entry);
+    } else if (entry.name === "DB_PORT") {
+        const port = Number(entry.value);
+        if (ctx.dbKey === undefined) {
+            ctx.setStack("dbPort", Number.isInteger(port) ? port : entry.value, entry, "DB_PORT");
+        } else if (port !== ctx.stackValues.get("dbPort")?.value) {
+            ctx.finding(
+                "changed",
+                entry,
+                at,
+                `DB_PORT=${entry.value}, but the database listens on ${String(ctx.stackValues.get("dbPort")?.value ?? 5432)} (msa:dbPort); the stack sets that`,
+            );
+        }
+    } else if (entry.name in STACK_ENV && RESERVED_ENV.includes(entry.name)) {
+        ctx.setStack(STACK_ENV[entry.name] ?? "", entry.value, entry, entry.name);
+    } else if (entry.secret) {
+        ctx.secrets.push({
+            key: `${PROJECT}:secretEnv.${key}.${entry.name}`,
+            path: true,
+            value: entry.value,
+            source: secretSource(entry),
+        });
+    } else {
+        env[entry.name] = entry.value;
+        hostAddress(ctx, key, entry);
+    }
+}
+
+/** `SERVICE_B_IP`: another service's address on the host; a link would replace it. */
+function hostAddress(ctx: MapContext, key: string, entry: EnvEntry): void {
+    for (const other of Object.keys(ctx.services)) {
+        if (other === key || other === ctx.dbKey) {
+            continue;
+        }
+        const prefix = envVarPrefix(other);
+        const byName = new RegExp(`(^|[^A-Za-z0-9_-])${other}([^A-Za-z0-9_-]|$)`).test(entry.value);
+        if (new RegExp(`^${prefix}_(IP|HOST|ADDR|ADDRESS|URL)$`).test(entry.name) && !byName) {
+            const loopback = unreachableFromContainer(entry.value)
+                ? ` (${entry.value} does not reach another container anyway)`
+                : "";
+            ctx.finding(
+                "note",
+                entry,
+                `services.${key} env ${entry.name}`,
+                `kept as is: ${entry.name}=${entry.value} addresses ${other} through a port published on the Docker host${loopback}. A links entry would replace it: add ${other} to msa:services.${key}.links and the service gets ${prefix}_HOST=${other}, ${prefix}_PORT and ${prefix}_URL on the stack's network`,
+            );
+            return;
+        }
+    }
+}
+
+/** DB_HOST: where the external database is, or checked against the database service. */
+function dbHostOf(ctx: MapContext, key: string, entry: EnvEntry): void {
+    if (ctx.dbKey === undefined) {
+        ctx.setStack("dbHost", entry.value, entry, "DB_HOST");
+        return;
+    }
+    const dbName = ctx.services[ctx.dbKey]?.container_name;
+    if (entry.value === ctx.dbKey || entry.value === dbName) {
+        const prev = ctx.stackValues.get("dbHost");
+        if (prev === undefined || prev.what === "service name") {
+            ctx.stackValues.set("dbHost", {
+                value: entry.value,
+                what: "DB_HOST",
+                origin: entry,
+            });
+        } else {
+            ctx.setStack("dbHost", entry.value, entry, "DB_HOST");
+        }
+    } else {
+        ctx.finding(
+            "changed",
+            entry,
+            `services.${key} env DB_HOST`,
+            `DB_HOST=${entry.value} names neither the database service ${ctx.dbKey} nor its container; the stack sets DB_HOST to msa:dbHost, the database's network alias`,
+        );
+    }
+}
+
+/** The stack has one DB password: the first wins, a different one is for the operator. */
+function setPassword(ctx: MapContext, entry: EnvEntry): void {
+    const key = `${PROJECT}:dbPassword`;
+    const prev = ctx.secrets.find((s) => s.key === key);
+    if (prev === undefined) {
+        ctx.secrets.push({
+            key,
+            path: false,
+            value: entry.value,
+            source: secretSource(entry),
+            origin: entry,
+            name: entry.name,
+        });
+    } else if (prev.value !== entry.value) {
+        ctx.finding(
+            "action",
+            entry,
+            entry.name,
+            `differs from ${prev.name ?? "the DB password"} (${prev.origin === undefined ? "" : where(prev.origin)}); the stack has one password, msa:dbPassword: the import takes the first, check which one is right`,
+        );
+    }
+}
+
+function secretSource(e: EnvEntry): string {
+    const from = e.expandsFrom.length > 0 ? ` = \${${e.expandsFrom.join("}, ${")}}` : "";
+    return `${e.name}${from}, ${where(e)}`;
+}

@@ -1,0 +1,199 @@
+/**
+ * Every compose service but the database → `msa:services.<name>`, keyed by its compose name (it
+ * stays the network alias): image (images.ts), ports (ports.ts), env (env.ts), and the
+ * settings the stack has a key for (`container_name`, `restart`, `command`, `mem_limit`). Every
+ * other setting, and `depends_on` beyond the database, is reported with its line.
+ */
+import { RESTART_POLICIES } from "../../config/schema";
+import type { Path } from "../compose";
+import { pathText } from "../compose";
+import { mapServiceEnv } from "./env";
+import { serviceImage } from "./images";
+import { asObj, MapContext, Obj } from "./context";
+import { servicePorts } from "./ports";
+
+/** The compose keys the import reads on a service. */
+export const SERVICE_KEYS = new Set([
+    "image",
+    "container_name",
+    "restart",
+    "ports",
+    "environment",
+    "env_file",
+    "depends_on",
+    "command",
+    "mem_limit",
+]);
+
+/** Fields of an imported service in the order the stack files use. */
+const SERVICE_FIELD_ORDER = [
+    "image",
+    "__registry",
+    "tag",
+    "nodeName",
+    "containerName",
+    "memoryMb",
+    "ports",
+    "env",
+    "restart",
+    "command",
+];
+
+/** One service → its `msa:services.<name>` entry, fields in the order the stack files use. */
+export function mapService(ctx: MapContext, key: string): Obj {
+    const svc = ctx.services[key] ?? {};
+    unknownKeys(ctx, key, svc, SERVICE_KEYS);
+    const image = serviceImage(ctx, key, svc);
+    const out: Obj = { ...image };
+    if (typeof svc.container_name === "string") {
+        out.containerName = svc.container_name;
+    }
+    const ports = servicePorts(ctx, key, svc);
+    if (ports.length > 0) {
+        out.ports = ports;
+    }
+    mapServiceEnv(ctx, key, out);
+    out.restart = restartPolicy(ctx, key, svc);
+    dependsOn(ctx, key, svc);
+    const command = commandArgs(ctx, key, svc);
+    if (command !== undefined) {
+        out.command = command;
+    }
+    const mem = memLimit(ctx, key, svc);
+    if (mem !== undefined) {
+        out.memoryMb = mem;
+    }
+    return Object.fromEntries(SERVICE_FIELD_ORDER.filter((k) => k in out).map((k) => [k, out[k]]));
+}
+
+/** Settings the stack has no key for, reported one by one (with a hint where there is one). */
+export function unknownKeys(ctx: MapContext, key: string, svc: Obj, known: Set<string>): void {
+    for (const k of Object.keys(svc)) {
+        if (!known.has(k)) {
+            const at: Path = ["services", key, k];
+            const hint =
+                k === "healthcheck"
+                    ? "the stack declares no healthcheck for services"
+                    : k === "volumes"
+                      ? "the stack mounts no volumes on services"
+                      : k === "build"
+                        ? "the stack pulls images; build and push them in CI"
+                        : "no stack key for it";
+            ctx.finding("unmapped", ctx.origin(at), pathText(at), hint);
+        }
+    }
+}
+
+/** `mem_limit` in MiB; a value that is not a memory size is reported and gives undefined. */
+export function memLimit(ctx: MapContext, key: string, svc: Obj): number | undefined {
+    if (svc.mem_limit === undefined) {
+        return undefined;
+    }
+    const mem = memoryMb(svc.mem_limit);
+    if (mem === undefined) {
+        const at: Path = ["services", key, "mem_limit"];
+        ctx.finding(
+            "unmapped",
+            ctx.origin(at),
+            pathText(at),
+            `${JSON.stringify(svc.mem_limit)} is not a memory size like 512m or 1g`,
+        );
+    }
+    return mem;
+}
+
+function restartPolicy(ctx: MapContext, key: string, svc: Obj): string {
+    const at: Path = ["services", key, "restart"];
+    const value = svc.restart;
+    if (value === undefined) {
+        return "no";
+    }
+    const text = String(value);
+    const [policy = "", retries] = text.split(":");
+    if (!(RESTART_POLICIES as readonly string[]).includes(policy)) {
+        ctx.finding(
+            "unmapped",
+            ctx.origin(at),
+            pathText(at),
+            `${JSON.stringify(text)} is not one of ${RESTART_POLICIES.join(", ")}; the stack uses no`,
+        );
+        return "no";
+    }
+    if (retries !== undefined) {
+        ctx.finding(
+            "unmapped",
+            ctx.origin(at),
+            pathText(at),
+            `the retry count ${retries} is dropped: the stack restarts on-failure without a limit`,
+        );
+    }
+    return policy;
+}
+
+function dependsOn(ctx: MapContext, key: string, svc: Obj): void {
+    const at: Path = ["services", key, "depends_on"];
+    const deps: Record<string, string> = Array.isArray(svc.depends_on)
+        ? Object.fromEntries(svc.depends_on.map((d) => [String(d), "service_started"]))
+        : Object.fromEntries(
+              Object.entries(asObj(svc.depends_on)).map(([d, v]) => [
+                  d,
+                  String(asObj(v).condition ?? "service_started"),
+              ]),
+          );
+    if (ctx.dbKey !== undefined) {
+        const cond = deps[ctx.dbKey];
+        if (cond !== "service_healthy") {
+            ctx.finding(
+                "changed",
+                ctx.origin(cond === undefined ? ["services", key] : at),
+                cond === undefined ? `services.${key}` : pathText(at),
+                `the stack starts every service once the database is healthy${cond === undefined ? " (compose did not wait for it)" : ` (compose waited for ${cond})`}`,
+            );
+        }
+    }
+    for (const dep of Object.keys(deps)) {
+        if (dep !== ctx.dbKey) {
+            ctx.finding(
+                "unmapped",
+                ctx.origin([...at, dep], at),
+                `${pathText(at)}.${dep}`,
+                `the stack does not order services among themselves; ${key} may start before ${dep}`,
+            );
+        }
+    }
+}
+
+function commandArgs(ctx: MapContext, key: string, svc: Obj): string[] | undefined {
+    const at: Path = ["services", key, "command"];
+    if (svc.command === undefined) {
+        return undefined;
+    }
+    if (Array.isArray(svc.command)) {
+        return svc.command.map(String);
+    }
+    const text = String(svc.command);
+    if (/["'\\$`]/.test(text)) {
+        ctx.finding(
+            "unmapped",
+            ctx.origin(at),
+            pathText(at),
+            "a command string with quotes or escapes; write it as a list in msa:services." +
+                key +
+                ".command",
+        );
+        return undefined;
+    }
+    return text.split(/\s+/).filter((s) => s !== "");
+}
+
+/** `512m`, `1g`, `1073741824` → MiB. */
+function memoryMb(v: unknown): number | undefined {
+    const m = /^([0-9]+)\s*([bkmg]?)b?$/i.exec(String(v).trim());
+    if (m === null) {
+        return undefined;
+    }
+    const n = Number(m[1]);
+    const unit = (m[2] ?? "").toLowerCase();
+    const bytes = n * ({ "": 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[unit] ?? 1);
+    return Math.floor(bytes / 1024 ** 2);
+}
