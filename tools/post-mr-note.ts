@@ -1,46 +1,85 @@
 /**
- * `ts-node tools/post-mr-note.ts --title <text> [--out <file>] <file>...`: posts the files (the
- * preview job's `pulumi preview` and offline plan outputs) as one merge request note through
- * GitLab's notes API, `POST /projects/:id/merge_requests/:iid/notes`, authenticated with
- * `GITLAB_API_TOKEN` (a CI/CD variable: project access token with the `api` scope).
+ * `ts-node tools/post-mr-note.ts --title <text> [--key <text>] [--out <file>] <file>...`: posts
+ * the files (the preview job's `pulumi preview` and offline plan outputs) as one merge request
+ * note through GitLab's notes API, authenticated with `GITLAB_API_TOKEN` (a CI/CD variable:
+ * project access token with the `api` scope), and keeps that note up to date instead of adding
+ * one per pipeline:
  *
- * Without the token (or outside a merge request pipeline) it prints one line and exits 0: the
- * outputs stay in the job artifacts either way. Output longer than GitLab's note limit is cut in
- * the middle of each section with a marker. The token never reaches a log line or a message.
- * Exit 0 posted or skipped, 1 API or CI-variable error, 2 usage error.
+ * 1. `GET /user`: the token's own user, the only author whose note may be overwritten;
+ * 2. `GET /projects/:id/merge_requests/:iid/notes`, newest first, 100 a page, at most
+ *    `MAX_PAGES` pages: the newest note by that user whose first line is the key's marker,
+ *    `<!-- msa-preview-note: <key> -->` (an HTML comment: hidden in the rendered note);
+ * 3. `PUT .../notes/:note_id` with the new body if there is one, else `POST .../notes`.
+ *
+ * The key (`--key`, default the title) tells apart notes that must not overwrite each other; the
+ * pipeline passes the job name, since its title names the commit. Any failed call fails the
+ * command, a failed look-up included: posting a new note then would leave a duplicate behind once
+ * the API is back, and the output is in the job artifacts either way.
+ *
+ * Without the token (or outside a merge request pipeline) it prints one line and exits 0. Output
+ * longer than GitLab's note limit is cut in the middle of each section with a marker; the key's
+ * marker is kept. The token never reaches a log line or a message.
+ * Exit 0 posted, updated or skipped, 1 API or CI-variable error, 2 usage error.
  */
 import * as fs from "fs";
 import * as path from "path";
 import { parseArgs } from "util";
+import { z } from "zod";
 
 /** GitLab rejects note bodies longer than 1,000,000 characters. */
 export const NOTE_LIMIT = 1_000_000;
+/** GitLab's largest page of notes. */
+export const PER_PAGE = 100;
+/**
+ * How many pages of notes, newest first, are searched for the previous note. Past them (5,000
+ * newer notes) a new note is posted: the merge request is unusual, or the server loops.
+ */
+export const MAX_PAGES = 50;
+/** A longer key is refused: the marker must stay a negligible part of the note. */
+export const KEY_MAX = 200;
+/** How much of an error answer's body a message quotes. */
+const EXCERPT_MAX = 200;
 
-const USAGE = "usage: post-mr-note --title <text> [--out <file>] <file>...";
+const USAGE = "usage: post-mr-note --title <text> [--key <text>] [--out <file>] <file>...";
 
 export interface NoteSection {
     title: string;
     content: string;
 }
 
-export interface NoteRequest {
-    url: string;
-    method: "POST";
-    headers: Record<string, string>;
-    body: string;
+/** The merge request's notes endpoint, the current-user endpoint and the token for both. */
+export interface NotesApi {
+    notesUrl: string;
+    userUrl: string;
+    token: string;
 }
 
-/** What to do with a note: post it, or skip with a one-line reason. */
-export type NotePlan = { kind: "post"; request: NoteRequest } | { kind: "skip"; message: string };
+export interface ApiRequest {
+    method: "GET" | "POST" | "PUT";
+    url: string;
+    headers: Record<string, string>;
+    body?: string;
+}
+
+/** Whether to talk to the notes API, or skip with a one-line reason. */
+export type NotePlan = { kind: "send"; api: NotesApi } | { kind: "skip"; message: string };
+
+/** What was done: the note updated in place or a new one posted, and its id. */
+export interface NoteResult {
+    action: "updated" | "posted";
+    id: number | undefined;
+    /** False when MAX_PAGES pages were read without reaching the oldest note. */
+    searchedAll: boolean;
+}
 
 /** A CI variable the API call needs is missing while the token is set. */
 export class NoteConfigError extends Error {}
 
 /**
- * The request for the notes API, from the CI environment: CI_API_V4_URL, CI_PROJECT_ID,
+ * The notes API of the merge request, from the CI environment: CI_API_V4_URL, CI_PROJECT_ID,
  * CI_MERGE_REQUEST_IID (all predefined in merge request pipelines) and GITLAB_API_TOKEN.
  */
-export function planNoteRequest(env: NodeJS.ProcessEnv, note: string): NotePlan {
+export function planNotesApi(env: NodeJS.ProcessEnv): NotePlan {
     const token = env.GITLAB_API_TOKEN;
     if (token === undefined || token === "") {
         return {
@@ -66,34 +105,118 @@ export function planNoteRequest(env: NodeJS.ProcessEnv, note: string): NotePlan 
     const api = (env.CI_API_V4_URL ?? "").replace(/\/+$/, "");
     const project = encodeURIComponent(env.CI_PROJECT_ID ?? "");
     return {
-        kind: "post",
-        request: {
-            url: `${api}/projects/${project}/merge_requests/${encodeURIComponent(iid)}/notes`,
-            method: "POST",
-            headers: { "PRIVATE-TOKEN": token, "Content-Type": "application/json" },
-            body: JSON.stringify({ body: note }),
+        kind: "send",
+        api: {
+            notesUrl: `${api}/projects/${project}/merge_requests/${encodeURIComponent(iid)}/notes`,
+            userUrl: `${api}/user`,
+            token,
         },
     };
 }
 
+/** `GET /user`: who the token is, so that only its own notes are overwritten. */
+export function userRequest(api: NotesApi): ApiRequest {
+    return { method: "GET", url: api.userUrl, headers: { "PRIVATE-TOKEN": api.token } };
+}
+
+/** One page of the merge request's notes, newest first. */
+export function listRequest(api: NotesApi, page: number): ApiRequest {
+    const query = new URLSearchParams({
+        sort: "desc",
+        order_by: "created_at",
+        per_page: String(PER_PAGE),
+        page: String(page),
+    });
+    return {
+        method: "GET",
+        url: `${api.notesUrl}?${query.toString()}`,
+        headers: { "PRIVATE-TOKEN": api.token },
+    };
+}
+
+/** `PUT .../notes/:note_id` over the previous note if there is one, else `POST .../notes`. */
+export function writeRequest(api: NotesApi, body: string, previous?: number): ApiRequest {
+    return {
+        method: previous === undefined ? "POST" : "PUT",
+        url: previous === undefined ? api.notesUrl : `${api.notesUrl}/${previous}`,
+        headers: { "PRIVATE-TOKEN": api.token, "Content-Type": "application/json" },
+        body: JSON.stringify({ body }),
+    };
+}
+
 /**
- * The note's Markdown: a heading, then each section as a collapsed code block. When the whole
- * would exceed `limit` characters, the longest sections are cut in the middle (head and tail
- * kept: a preview's summary is at its end) so that the note fits.
+ * The hidden first line of the notes of one key. The key is percent-encoded, so that no key can
+ * end the comment early (`-->`) or span lines, and no key's marker is a prefix of another's.
+ */
+export function noteMarker(key: string): string {
+    return `<!-- msa-preview-note: ${encodeURIComponent(key)} -->`;
+}
+
+/** The fields of GitLab's user and note objects that are used here. */
+const WithId = z.object({ id: z.number() });
+const ListedNote = z.object({
+    id: z.number(),
+    body: z.string(),
+    system: z.boolean().optional(),
+    author: z.object({ id: z.number() }),
+});
+
+/**
+ * The newest of `notes` (one page of the list) that `authorId` wrote with `marker` as its first
+ * line; entries of another shape are passed over. Only the first line counts: a reply quoting
+ * the note has the marker after `> `.
+ */
+export function findPreviousNote(
+    notes: unknown[],
+    marker: string,
+    authorId: number,
+): number | undefined {
+    const ids = notes.flatMap((entry) => {
+        const note = ListedNote.safeParse(entry);
+        return note.success &&
+            note.data.system !== true &&
+            note.data.author.id === authorId &&
+            (note.data.body.split("\n", 1)[0] ?? "").trim() === marker
+            ? [note.data.id]
+            : [];
+    });
+    return ids.length > 0 ? Math.max(...ids) : undefined;
+}
+
+/**
+ * The page after `current` that GitLab announces: `x-next-page` (empty on the last page), else
+ * the `page` of the `Link` header's `rel="next"` URL. Only the number is taken, never the URL: the
+ * token goes to CI_API_V4_URL and nowhere a header names. A page that does not come after
+ * `current` ends the search, so a confused server cannot make it loop.
+ */
+export function nextPage(headers: Pick<Headers, "get">, current: number): number | undefined {
+    const announced = headers.get("x-next-page") ?? linkNextPage(headers.get("link") ?? "");
+    const page = Number(announced);
+    return announced !== null && announced !== "" && Number.isInteger(page) && page > current
+        ? page
+        : undefined;
+}
+
+/**
+ * The note's Markdown: `marker` (if given) on the first line, a heading, then each section as a
+ * collapsed code block. When the whole would exceed `limit` characters, the longest sections are
+ * cut in the middle (head and tail kept: a preview's summary is at its end) so that the note
+ * fits; the marker is never cut, or the next run could not find the note.
  */
 export function renderNote(
     title: string,
     sections: NoteSection[],
-    options: { limit?: number; artifactsUrl?: string } = {},
+    options: { limit?: number; artifactsUrl?: string; marker?: string } = {},
 ): string {
     const limit = options.limit ?? NOTE_LIMIT;
+    const markerLine = options.marker !== undefined ? `${options.marker}\n` : "";
     const footer =
         options.artifactsUrl !== undefined ? `\nFull output: ${options.artifactsUrl}\n` : "";
     // A file's final newline would show as an empty line at the end of its code block.
     sections = sections.map((s) => ({ title: s.title, content: s.content.replace(/\n+$/, "") }));
     const fences = sections.map((s) => fence(s.content));
     const frame = (contents: string[]) =>
-        `### ${title}\n\n` +
+        `${markerLine}### ${title}\n\n` +
         sections
             .map(
                 (s, i) =>
@@ -111,8 +234,14 @@ export function renderNote(
         Math.max(0, limit - overhead),
     );
     const note = frame(sections.map((s, i) => truncateMiddle(s.content, budgets[i] ?? 0)));
-    // Only a limit smaller than the frame itself gets here.
-    return note.length <= limit ? note : truncateMiddle(note, limit);
+    if (note.length <= limit) {
+        return note;
+    }
+    // Only a limit smaller than the frame itself gets here. The limit is GitLab's: it wins over
+    // the marker in the (unused) case of a limit smaller than the marker.
+    return markerLine.length < limit
+        ? markerLine + truncateMiddle(note.slice(markerLine.length), limit - markerLine.length)
+        : truncateMiddle(note, limit);
 }
 
 /** Cuts `text` to at most `max` characters, replacing its middle with a marker. */
@@ -152,37 +281,35 @@ export function shareBudget(lengths: number[], budget: number): number[] {
     return result;
 }
 
-/** Sends the request; returns the new note's id. Errors never include the token. */
-export async function postNote(
-    request: NoteRequest,
+/**
+ * Overwrites the newest note that the token's user wrote with `marker` as its first line, or
+ * posts a new one if there is none. Errors name the request and GitLab's answer, never the token.
+ */
+export async function publishNote(
+    api: NotesApi,
+    body: string,
+    marker: string,
     fetchImpl: typeof fetch = fetch,
-): Promise<number | undefined> {
-    const token = request.headers["PRIVATE-TOKEN"] ?? "";
-    let response: Response;
-    try {
-        response = await fetchImpl(request.url, {
-            method: request.method,
-            headers: request.headers,
-            body: request.body,
-        });
-    } catch (err) {
-        throw new Error(mask(`could not reach ${request.url}: ${describe(err)}`, token));
+): Promise<NoteResult> {
+    const user = WithId.safeParse((await callApi(userRequest(api), fetchImpl)).json);
+    if (!user.success) {
+        throw new Error(`GitLab answered GET ${api.userUrl} without a user id`);
     }
-    const text = await response.text();
-    if (!response.ok) {
+    let previous: { id: number | undefined; searchedAll: boolean };
+    try {
+        previous = await searchNotes(api, marker, user.data.id, fetchImpl);
+    } catch (err) {
         throw new Error(
-            mask(
-                `GitLab answered ${response.status} ${response.statusText} to POST ${request.url}: ${text.slice(0, 300)}`,
-                token,
-            ),
+            `${(err as Error).message} (no note posted: the previous one could not be looked up; the output is in the job artifacts)`,
         );
     }
-    try {
-        const id = (JSON.parse(text) as { id?: unknown }).id;
-        return typeof id === "number" ? id : undefined;
-    } catch {
-        return undefined; // posted; the answer just is not the documented JSON
-    }
+    const answer = await callApi(writeRequest(api, body, previous.id), fetchImpl);
+    const written = WithId.safeParse(answer.json);
+    return {
+        action: previous.id === undefined ? "posted" : "updated",
+        id: previous.id ?? (written.success ? written.data.id : undefined),
+        searchedAll: previous.searchedAll,
+    };
 }
 
 export interface Io {
@@ -197,12 +324,16 @@ export async function main(
     io: Io,
     fetchImpl: typeof fetch = fetch,
 ): Promise<number> {
-    let values: { title?: string; out?: string };
+    let values: { title?: string; key?: string; out?: string };
     let files: string[];
     try {
         const parsed = parseArgs({
             args: argv,
-            options: { title: { type: "string" }, out: { type: "string" } },
+            options: {
+                title: { type: "string" },
+                key: { type: "string" },
+                out: { type: "string" },
+            },
             allowPositionals: true,
         });
         values = parsed.values;
@@ -215,34 +346,119 @@ export async function main(
         io.error(USAGE);
         return 2;
     }
+    const key = values.key ?? values.title;
+    if (key === "" || key.length > KEY_MAX) {
+        io.error(
+            `the note key (--key, default the title) must be 1-${KEY_MAX} characters, got ${key.length}\n${USAGE}`,
+        );
+        return 2;
+    }
     const unreadable = files.filter((f) => !fs.existsSync(f));
     if (unreadable.length > 0) {
         io.error(`no such file: ${unreadable.join(", ")}`);
         return 2;
     }
+    const marker = noteMarker(key);
     const note = renderNote(
         values.title,
         files.map((f) => ({ title: path.basename(f), content: fs.readFileSync(f, "utf8") })),
-        { artifactsUrl: env.CI_JOB_URL ? `${env.CI_JOB_URL}/artifacts/browse` : undefined },
+        {
+            artifactsUrl: env.CI_JOB_URL ? `${env.CI_JOB_URL}/artifacts/browse` : undefined,
+            marker,
+        },
     );
     if (values.out !== undefined) {
         fs.writeFileSync(values.out, note);
     }
     try {
-        const plan = planNoteRequest(env, note);
+        const plan = planNotesApi(env);
         if (plan.kind === "skip") {
             io.log(plan.message);
             return 0;
         }
-        const id = await postNote(plan.request, fetchImpl);
+        const result = await publishNote(plan.api, note, marker, fetchImpl);
+        const unsearched = result.searchedAll
+            ? ""
+            : ` (no earlier note among the newest ${MAX_PAGES * PER_PAGE} notes; older ones not searched)`;
         io.log(
-            `posted note ${id ?? "(no id in the answer)"} (${note.length} characters) on merge request !${env.CI_MERGE_REQUEST_IID}`,
+            `${result.action} note ${result.id ?? "(no id in the answer)"} (${note.length} characters) on merge request !${env.CI_MERGE_REQUEST_IID}${unsearched}`,
         );
         return 0;
     } catch (err) {
         io.error(mask((err as Error).message, env.GITLAB_API_TOKEN ?? ""));
         return 1;
     }
+}
+
+/** Pages through the notes, newest first, until the marker's note, the last page or MAX_PAGES. */
+async function searchNotes(
+    api: NotesApi,
+    marker: string,
+    authorId: number,
+    fetchImpl: typeof fetch,
+): Promise<{ id: number | undefined; searchedAll: boolean }> {
+    let page: number | undefined = 1;
+    for (let read = 0; read < MAX_PAGES && page !== undefined; read++) {
+        const request = listRequest(api, page);
+        const answer = await callApi(request, fetchImpl);
+        if (!Array.isArray(answer.json)) {
+            throw new Error(`GitLab answered GET ${request.url} with something other than a list`);
+        }
+        const id = findPreviousNote(answer.json, marker, authorId);
+        if (id !== undefined) {
+            return { id, searchedAll: true };
+        }
+        page = nextPage(answer.headers, page);
+    }
+    return { id: undefined, searchedAll: page === undefined };
+}
+
+/** Sends one request; an answer other than 2xx is an error with its status and an excerpt. */
+async function callApi(
+    request: ApiRequest,
+    fetchImpl: typeof fetch,
+): Promise<{ headers: Headers; json: unknown }> {
+    const token = request.headers["PRIVATE-TOKEN"] ?? "";
+    let response: Response;
+    try {
+        response = await fetchImpl(request.url, {
+            method: request.method,
+            headers: request.headers,
+            body: request.body,
+        });
+    } catch (err) {
+        throw new Error(mask(`could not reach ${request.url}: ${describe(err)}`, token));
+    }
+    const text = await response.text();
+    if (!response.ok) {
+        // Masked before it is cut: a cut could leave the start of the token unmasked.
+        throw new Error(
+            `GitLab answered ${response.status} ${response.statusText} to ${request.method} ${request.url}: ${excerpt(mask(text, token))}`,
+        );
+    }
+    try {
+        return { headers: response.headers, json: JSON.parse(text) as unknown };
+    } catch {
+        return { headers: response.headers, json: undefined }; // not the documented JSON
+    }
+}
+
+/** The `page` of the `rel="next"` link of an RFC 8288 `Link` header, or null. */
+function linkNextPage(link: string): string | null {
+    // `<url>; rel="next", <url>; rel="last"`: GitLab's URLs hold no commas or angle brackets.
+    for (const part of link.split(",")) {
+        const match = /^\s*<([^>]*)>(.*)$/.exec(part);
+        if (match?.[1] !== undefined && /;\s*rel="?next"?\s*(;|$)/.test(match[2] ?? "")) {
+            return new URL(match[1], "http://relative.invalid").searchParams.get("page");
+        }
+    }
+    return null;
+}
+
+/** One line of at most EXCERPT_MAX characters: error pages are often whole HTML documents. */
+function excerpt(text: string): string {
+    const line = text.replace(/\s+/g, " ").trim();
+    return line.length <= EXCERPT_MAX ? line : `${line.slice(0, EXCERPT_MAX)}…`;
 }
 
 /** A fence longer than any backtick run in the content, so the content cannot close it. */
