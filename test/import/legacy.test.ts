@@ -63,6 +63,26 @@ function composeEnv(svc: ComposeService): Map<string, string> {
     );
 }
 
+/**
+ * The service's container runs what compose ran: image and tag, ports, every env value, restart
+ * policy, container name, and the service name as its alias on `network`.
+ */
+function expectServiceAsInCompose(
+    r: Imported,
+    key: string,
+    svc: ComposeService,
+    network: string,
+): CapturedResource {
+    const container = byName(r.capture, `${key}-container`);
+    expectImage(r.capture, key, svc, r.plan);
+    expectPorts(container, svc, "0.0.0.0");
+    expect(Object.fromEntries(envOf(container))).toEqual(Object.fromEntries(composeEnv(svc)));
+    expect(container.inputs.restart).toBe(svc.restart);
+    expect(container.inputs.name).toBe(svc.container_name);
+    expect(container.inputs.networksAdvanced).toEqual([{ name: network, aliases: [key] }]);
+    return container;
+}
+
 function expectImage(capture: Capture, key: string, svc: ComposeService, plan: ImportPlan): void {
     const tag = svc.image.slice(svc.image.lastIndexOf(":") + 1);
     const server = svc.image.split("/")[0];
@@ -189,17 +209,7 @@ describe("docker-compose.yml + .env → container-mode stack", () => {
     for (const key of ["SERVICE_B", "SERVICE_D"]) {
         test(`${key}: image and tag, ports, every env value, restart, name, alias, starts after a healthy DB`, () => {
             const svc = compose[key] as ComposeService;
-            const container = byName(r.capture, `${key}-container`);
-            expectImage(r.capture, key, svc, r.plan);
-            expectPorts(container, svc, "0.0.0.0");
-            expect(Object.fromEntries(envOf(container))).toEqual(
-                Object.fromEntries(composeEnv(svc)),
-            );
-            expect(container.inputs.restart).toBe(svc.restart);
-            expect(container.inputs.name).toBe(svc.container_name);
-            expect(container.inputs.networksAdvanced).toEqual([
-                { name: "msa-legacy-net", aliases: [key] },
-            ]);
+            const container = expectServiceAsInCompose(r, key, svc, "msa-legacy-net");
             expect(svc.depends_on).toEqual({ database: { condition: "service_healthy" } });
             expect(container.dependsOn).toContain("database-container");
             // The DB container is created with wait: true, i.e. once its healthcheck passes.
@@ -252,17 +262,7 @@ describe("docker-compose.external-db.yml + .env → external-mode stack", () => 
     for (const key of ["SERVICE_B", "SERVICE_D"]) {
         test(`${key}: image and tag, ports, every env value, restart, name, alias`, () => {
             const svc = compose[key] as ComposeService;
-            const container = byName(r.capture, `${key}-container`);
-            expectImage(r.capture, key, svc, r.plan);
-            expectPorts(container, svc, "0.0.0.0");
-            expect(Object.fromEntries(envOf(container))).toEqual(
-                Object.fromEntries(composeEnv(svc)),
-            );
-            expect(container.inputs.restart).toBe(svc.restart);
-            expect(container.inputs.name).toBe(svc.container_name);
-            expect(container.inputs.networksAdvanced).toEqual([
-                { name: "msa-legacy-ext-net", aliases: [key] },
-            ]);
+            const container = expectServiceAsInCompose(r, key, svc, "msa-legacy-ext-net");
             expect(container.dependsOn.filter((d) => d.startsWith("database"))).toEqual([]);
         });
     }
