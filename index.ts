@@ -7,111 +7,178 @@
  * whose result is the stack outputs, so that it can give the runtime a turn between services (see
  * `runtimeTurn` below).
  */
+import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { GitlabRegistry, Microservice, PostgresDatabase, ServiceNetwork } from "./components";
+import * as path from "path";
+import {
+    DatabaseEndpoint,
+    externalDatabase,
+    Microservice,
+    PostgresDatabase,
+    ServiceNetwork,
+} from "./components";
+import { serviceEnv } from "./config/env";
 import {
     containerName,
-    dbContainerName,
     dbRepository,
-    dbVolumeName,
     networkName,
     serviceRepository,
     stackLabels,
 } from "./config/naming";
-import { plainServiceEnv, DB_PASSWORD_ENV } from "./config/env";
 import { loadStackConfig } from "./config/pulumiConfig";
+import { projectRoot } from "./config/stackFiles";
 
 const { cfg, dbPassword, registryPassword, secretEnv, dockerHost } = loadStackConfig();
+for (const key of cfg.secretKeys) {
+    // Pulumi marks a structured key secret as a whole: it cannot say which value in it is.
+    void pulumi.log.warn(
+        `msa:${key} holds a secret (a value set with --secret --path): its env values, command arguments and user names are passed on as secrets; names, images, tags and ports cannot be secret and are used as plain text`,
+    );
+}
+
+/** Config keys Pulumi holds as secrets: what can carry a secret in them is passed on as one. */
+const secretIf = (
+    key: "registry" | "database" | "services",
+    value: string,
+): pulumi.Input<string> => (cfg.secretKeys.has(key) ? pulumi.secret(value) : value);
 
 export = async () => {
-    const registry = new GitlabRegistry("gitlab", {
-        server: cfg.registryServer,
-        namespace: cfg.registryNamespace,
-        project: cfg.registryProject,
-        username: cfg.registryUsername,
-        password: registryPassword,
-        dockerHost,
-    });
+    const registryUser = secretIf("registry", cfg.registry.username);
+    const provider = new docker.Provider(
+        "docker",
+        {
+            host: dockerHost,
+            registryAuth: [
+                {
+                    address: cfg.registry.server,
+                    username: registryUser,
+                    password: registryPassword,
+                },
+            ],
+        },
+        // Stacks deployed before v2 created it inside the GitlabRegistry component.
+        {
+            aliases: [
+                {
+                    name: "gitlab-provider",
+                    parent: pulumi.createUrn("gitlab", "msa:registry:GitlabRegistry"),
+                },
+            ],
+        },
+    );
+    const opts = { providers: [provider] };
 
-    const network = new ServiceNetwork("network", {
-        networkName: networkName(cfg),
-        labels: stackLabels(cfg, "network"),
-        provider: registry.provider,
-    });
+    const network = new ServiceNetwork(
+        "network",
+        { networkName: networkName(cfg), labels: stackLabels(cfg, "network") },
+        opts,
+    );
 
-    const db =
-        cfg.dbMode === "container"
-            ? new PostgresDatabase("database", {
-                  registry,
-                  imageRepository: dbRepository(cfg),
-                  imageTag: cfg.dbImageTag,
-                  baseImage: cfg.dbBaseImage,
-                  push: cfg.dbPushImage,
-                  networkName: network.networkName,
-                  alias: cfg.dbHost,
-                  containerName: dbContainerName(cfg),
-                  volumeName: dbVolumeName(cfg),
-                  port: cfg.dbPort,
-                  hostPort: cfg.dbHostPort,
-                  bindAddress: cfg.dbBindAddress,
-                  dbName: cfg.dbName,
-                  schema: cfg.dbSchema,
-                  user: cfg.dbUser,
-                  password: dbPassword,
-                  timezone: cfg.timezone,
-                  healthcheck: cfg.dbHealthcheck,
-                  protect: cfg.protect,
-                  memoryMb: cfg.dbMemoryMb,
-                  labels: stackLabels(cfg, "database"),
-              })
+    const db = cfg.database;
+    const dbUser = secretIf("database", db.user);
+    const postgres =
+        db.mode === "container"
+            ? new PostgresDatabase(
+                  "database",
+                  {
+                      // Relative to where `pulumi` runs (the project folder), as the provider reads it.
+                      buildContext:
+                          path.relative(process.cwd(), path.join(projectRoot(), "docker", "db")) ||
+                          ".",
+                      imageRepository: dbRepository(cfg, db.image.name),
+                      imageTag: db.image.tag,
+                      baseImage: db.image.base,
+                      push: db.image.push
+                          ? {
+                                server: cfg.registry.server,
+                                username: registryUser,
+                                password: registryPassword,
+                            }
+                          : undefined,
+                      networkName: network.networkName,
+                      alias: db.alias,
+                      containerName: db.containerName,
+                      volumeName: db.volumeName,
+                      port: db.port,
+                      hostPort: db.hostPort,
+                      bindAddress: db.bindAddress,
+                      dbName: db.name,
+                      schema: db.schema,
+                      user: dbUser,
+                      password: dbPassword,
+                      timezone: cfg.timezone,
+                      healthcheck: db.healthcheck,
+                      protect: cfg.protect,
+                      memoryMb: db.memoryMb,
+                      labels: stackLabels(cfg, "database"),
+                      client: db.client,
+                  },
+                  opts,
+              )
             : undefined;
+    const endpoint: DatabaseEndpoint =
+        postgres?.endpoint ??
+        externalDatabase({
+            host: db.mode === "external" ? db.host : db.alias,
+            port: db.port,
+            name: db.name,
+            schema: db.schema,
+            user: dbUser,
+            password: dbPassword,
+            client: db.client,
+        });
 
     const services: [string, Microservice][] = [];
     for (const [key, svc] of Object.entries(cfg.services)) {
         await runtimeTurn();
-        const secretNames = cfg.secretEnvNames[key] ?? [];
-        const service = new Microservice(key, {
-            registry,
-            repository: serviceRepository(cfg, key),
-            tag: svc.tag,
-            containerName: containerName(cfg, key),
-            networkName: network.networkName,
-            alias: key,
-            env: plainServiceEnv(cfg, key),
-            secretEnv: {
-                [DB_PASSWORD_ENV]: dbPassword,
-                ...Object.fromEntries(
-                    secretNames.map((name) => [
-                        name,
-                        secretEnv.apply((all) => all[key]?.[name] ?? ""),
-                    ]),
-                ),
+        const secretServices = cfg.secretKeys.has("services");
+        const plainEnv = serviceEnv(cfg, key);
+        const service = new Microservice(
+            key,
+            {
+                repository: serviceRepository(cfg, key),
+                tag: svc.tag,
+                containerName: containerName(cfg, key),
+                networkName: network.networkName,
+                alias: key,
+                database: endpoint,
+                timezone: cfg.timezone,
+                env: secretServices ? {} : plainEnv,
+                secretEnv: {
+                    ...(secretServices ? plainEnv : {}),
+                    ...Object.fromEntries(
+                        (cfg.secretEnvNames[key] ?? []).map((name) => [
+                            name,
+                            secretEnv.apply((all) => all[key]?.[name] ?? ""),
+                        ]),
+                    ),
+                },
+                ports: svc.ports,
+                restart: svc.restart,
+                command: svc.command?.map((arg) => secretIf("services", arg)),
+                memoryMb: svc.memoryMb,
+                labels: stackLabels(cfg, key),
             },
-            ports: svc.ports,
-            restart: svc.restart,
-            command: svc.command,
-            memoryMb: svc.memoryMb,
-            labels: stackLabels(cfg, key),
-            dependsOn: db ? [db.container] : [],
-        });
+            opts,
+        );
         services.push([key, service]);
     }
 
     return {
         dockerNetwork: network.networkName,
         database: {
-            mode: cfg.dbMode,
-            host: cfg.dbHost,
-            port: cfg.dbPort,
-            hostEndpoint: db?.hostEndpoint,
+            mode: db.mode,
+            host: endpoint.host,
+            port: endpoint.port,
+            hostEndpoint: postgres?.hostEndpoint,
         },
         endpoints: Object.fromEntries(services.map(([key, s]) => [key, s.endpoints])),
         images: {
-            ...(db ? { database: db.imageRef } : {}),
+            ...(postgres ? { database: postgres.imageRef } : {}),
             ...Object.fromEntries(services.map(([key, s]) => [key, s.imageRef])),
         },
         connectionString: pulumi.secret(
-            pulumi.interpolate`postgresql://${encodeURIComponent(cfg.dbUser)}:${dbPassword.apply(encodeURIComponent)}@${cfg.dbHost}:${cfg.dbPort}/${encodeURIComponent(cfg.dbName)}?currentSchema=${encodeURIComponent(cfg.dbSchema)}`,
+            pulumi.interpolate`postgresql://${pulumi.output(dbUser).apply(encodeURIComponent)}:${dbPassword.apply(encodeURIComponent)}@${endpoint.host}:${endpoint.port}/${encodeURIComponent(db.name)}?currentSchema=${encodeURIComponent(db.schema)}`,
         ),
     };
 };

@@ -27,8 +27,19 @@ export interface CaptureOptions {
     stack: string;
     /** Config to use instead of `Pulumi.<stack>.yaml` (project defaults still apply first). */
     config?: Record<string, unknown>;
+    /**
+     * Secret values, keyed `msa:key`, as the CLI hands them over once decrypted: the program sees
+     * them as secrets (what a `secure:` stack-file value becomes under `pulumi up`).
+     */
+    secrets?: Record<string, unknown>;
     /** Answers of the mock provider to override (the e2e driver resolves real digests). */
     hooks?: MockHooks;
+    /**
+     * Evaluate as `pulumi preview` does (default true): digests, ids and whatever else only the
+     * engine knows are `UnknownValue`s. Set false only when `hooks` answer every such value the
+     * program reads; a default answer left unknown then reads as undefined.
+     */
+    preview?: boolean;
     /** Folder holding `Pulumi.yaml` and the stack files. Default: this checkout. */
     root?: string;
     /** Program entry. Default: this checkout's `index.ts`; the bench passes precompiled JavaScript. */
@@ -41,13 +52,17 @@ const nodeRequire = nodeOwnRequire();
 let queue: Promise<unknown> = Promise.resolve();
 
 export function stackFileConfig(
-    opts: Pick<CaptureOptions, "stack" | "config" | "root">,
+    opts: Pick<CaptureOptions, "stack" | "config" | "root" | "secrets">,
 ): StackFileConfig {
     const root = opts.root ?? projectRoot();
     if (opts.config === undefined) {
-        return readStackFile(opts.stack, root);
+        return readStackFile(opts.stack, root, opts.secrets);
     }
-    return flattenStackConfig(opts.stack, { ...projectDefaults(root), ...opts.config });
+    return flattenStackConfig(
+        opts.stack,
+        { ...projectDefaults(root), ...opts.config },
+        opts.secrets,
+    );
 }
 
 /** Declares the stack under the mock runtime. Throws `CaptureConfigError` for invalid config. */
@@ -70,6 +85,7 @@ async function captureNow(opts: CaptureOptions): Promise<Capture> {
             secretKeys: files.secretKeys,
             program,
             hooks: opts.hooks,
+            preview: opts.preview ?? true,
         });
     } catch (err) {
         const errors = (err as { errors?: unknown }).errors;

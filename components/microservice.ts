@@ -1,7 +1,9 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import type { GitlabRegistry } from "./gitlabRegistry";
+import { RESERVED_ENV } from "../lib/databaseEnv";
+import type { DatabaseEndpoint } from "./databaseEndpoint";
 import { toLabels } from "./labels";
+import { RegistryImage } from "./registryImage";
 
 export interface MicroservicePort {
     /** Port the service listens on inside the container. */
@@ -10,37 +12,40 @@ export interface MicroservicePort {
     host?: number;
     /** Host address the published port binds to. Default `0.0.0.0`. */
     bindAddress?: string;
+    /** Default `tcp`. */
     protocol?: "tcp" | "udp";
 }
 
 export interface MicroserviceArgs {
-    /** Registry (provider) the image is resolved and pulled through. */
-    registry: GitlabRegistry;
-    /** `<server>/<namespace>/<project>/<image>`. */
+    /** `<server>/<namespace>/<project>/<image>`, resolved through the caller's Docker provider. */
     repository: pulumi.Input<string>;
     /** Tag to resolve; the container runs the digest the tag points at when the stack is deployed. */
     tag: pulumi.Input<string>;
     containerName: pulumi.Input<string>;
     /** Network to join; the service is reachable there by `alias`. */
     networkName: pulumi.Input<string>;
-    alias: pulumi.Input<string>;
-    /** Plain env, readable in previews. */
-    env: Record<string, pulumi.Input<string>>;
-    /** Secret env (e.g. `DB_PASSWORD`); each value must be a secret Output. */
+    alias: string;
+    /** Where the database is: gives `DB_HOST`, `DB_PORT`, … `DB_PASSWORD` (secret). */
+    database: DatabaseEndpoint;
+    /** `TZ`. Default `UTC`. */
+    timezone?: pulumi.Input<string>;
+    /** Further plain env, readable in previews (`NODENAME`, link variables). Not `DB_*` or `TZ`. */
+    env?: Record<string, pulumi.Input<string>>;
+    /** Secret env; each value is passed on as a secret. */
     secretEnv?: Record<string, pulumi.Input<string>>;
     ports?: MicroservicePort[];
     /** Restart policy. Default `always`. */
-    restart?: pulumi.Input<string>;
+    restart?: "no" | "on-failure" | "always" | "unless-stopped";
+    /** Replaces the image's command. */
     command?: pulumi.Input<string>[];
     memoryMb?: number;
     labels?: pulumi.Input<Record<string, string>>;
-    /** Resources the container starts after, e.g. the database container (which waits until healthy). */
-    dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
 /**
- * One application service: its image resolved in the registry and pinned by digest, so a moving
- * tag never changes what runs unnoticed, and a container on the stack's network.
+ * One application service: its image from the registry pinned by digest, and a container on the
+ * stack's network that reaches its database through the endpoint it is given. The Docker provider
+ * (host and registry credentials) comes from the caller's resource options.
  */
 export class Microservice extends pulumi.ComponentResource {
     /** `<repository>:<tag>@sha256:…`, the exact image the container runs. */
@@ -50,56 +55,39 @@ export class Microservice extends pulumi.ComponentResource {
     public readonly endpoints: pulumi.Output<string[]>;
 
     constructor(name: string, args: MicroserviceArgs, opts?: pulumi.ComponentResourceOptions) {
+        checkArgs(name, args);
         super("msa:service:Microservice", name, {}, opts);
-        const provider = args.registry.provider;
-        const tagged = pulumi.interpolate`${args.repository}:${args.tag}`;
-        const resolved = docker.getRegistryImageOutput(
-            { name: tagged },
-            { parent: this, provider },
-        );
-        const image = new docker.RemoteImage(
-            `${name}-image`,
-            {
-                name: pulumi.interpolate`${tagged}@${resolved.sha256Digest}`,
-                pullTriggers: [resolved.sha256Digest],
-                keepLocally: true,
-            },
-            { parent: this, provider },
+        const image = new RegistryImage(
+            name,
+            { repository: args.repository, tag: args.tag },
+            { parent: this },
         );
         const ports = args.ports ?? [];
+        const published = ports.filter((p) => p.host !== undefined);
         const container = new docker.Container(
             `${name}-container`,
             {
                 name: args.containerName,
-                image: image.name,
-                envs: [
-                    ...Object.entries(args.env).map(([k, v]) => envEntry(k, v)),
-                    ...Object.entries(args.secretEnv ?? {}).map(
-                        ([k, v]) => pulumi.interpolate`${k}=${pulumi.secret(v)}`,
-                    ),
-                ],
-                ports: ports
-                    .filter((p) => p.host !== undefined)
-                    .map((p) => ({
-                        internal: p.container,
-                        external: p.host,
-                        ip: p.bindAddress ?? "0.0.0.0",
-                        protocol: p.protocol ?? "tcp",
-                    })),
+                image: image.ref,
+                envs: serviceEnvs(args),
+                ports: published.map((p) => ({
+                    internal: p.container,
+                    external: p.host,
+                    ip: p.bindAddress ?? "0.0.0.0",
+                    protocol: p.protocol ?? "tcp",
+                })),
                 networksAdvanced: [{ name: args.networkName, aliases: [args.alias] }],
                 restart: args.restart ?? "always",
                 command: args.command,
                 memory: args.memoryMb,
                 labels: toLabels(args.labels),
             },
-            { parent: this, provider, dependsOn: args.dependsOn },
+            { parent: this, dependsOn: args.database.readyAfter },
         );
-        this.imageRef = image.name;
+        this.imageRef = image.ref;
         this.containerName = container.name;
         this.endpoints = pulumi.output(
-            ports
-                .filter((p) => p.host !== undefined)
-                .map((p) => `http://${displayAddress(p.bindAddress ?? "0.0.0.0")}:${p.host}`),
+            published.map((p) => `http://${displayAddress(p.bindAddress ?? "0.0.0.0")}:${p.host}`),
         );
         this.registerOutputs({
             imageRef: this.imageRef,
@@ -110,11 +98,70 @@ export class Microservice extends pulumi.ComponentResource {
 }
 
 /**
- * `NAME=value`. A plain value stays a plain string: the wire value is the same, and a stack of
- * hundreds of services does not pay for an Output (and its promises) per variable.
+ * `DB_*` from the endpoint (in the legacy `.env.db.postgres` order, with `TZ`), then the caller's
+ * env, then the secrets. A plain value stays a plain string: the wire value is the same, and a
+ * stack of hundreds of services does not pay for an Output (and its promises) per variable.
  */
-function envEntry(name: string, value: pulumi.Input<string>): pulumi.Input<string> {
-    return typeof value === "string" ? `${name}=${value}` : pulumi.interpolate`${name}=${value}`;
+function serviceEnvs(args: MicroserviceArgs): pulumi.Input<string>[] {
+    const db = args.database;
+    const plain: [string, pulumi.Input<string>][] = [
+        ["DB_HOST", db.host],
+        [
+            "DB_PORT",
+            typeof db.port === "number" ? String(db.port) : pulumi.output(db.port).apply(String),
+        ],
+        ["DB_NAME", db.name],
+        ["DB_SCHEMA_NAME", db.schema],
+        ["DB_USER", db.user],
+        ["TZ", args.timezone ?? "UTC"],
+        ["DB_KIND", db.client.kind],
+        ["DB_DIALECT", db.client.dialect],
+        ["DB_DRIVER_CLASS_NAME", db.client.driverClassName],
+        ["DB_TYPE", db.client.type],
+        ...Object.entries(args.env ?? {}),
+    ];
+    const secret = [["DB_PASSWORD", db.password], ...Object.entries(args.secretEnv ?? {})] as const;
+    return [
+        ...plain.map(([k, v]) =>
+            typeof v === "string" ? `${k}=${v}` : pulumi.interpolate`${k}=${v}`,
+        ),
+        ...secret.map(([k, v]) => pulumi.interpolate`${k}=${pulumi.secret(v)}`),
+    ];
+}
+
+/** Every bad argument, each with its own message, before anything is declared. */
+function checkArgs(name: string, args: MicroserviceArgs): void {
+    const errors: string[] = [];
+    const names = [...Object.keys(args.env ?? {}), ...Object.keys(args.secretEnv ?? {})];
+    for (const env of names) {
+        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(env)) {
+            errors.push(`env name ${JSON.stringify(env)} is not a valid environment variable name`);
+        } else if (RESERVED_ENV.includes(env) && env !== "NODENAME") {
+            errors.push(`env ${env} is set from the database endpoint or timezone; remove it`);
+        }
+    }
+    const seen = new Set<string>();
+    (args.ports ?? []).forEach((p, i) => {
+        for (const [field, port] of [
+            ["container", p.container],
+            ["host", p.host],
+        ] as const) {
+            if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535)) {
+                errors.push(`ports[${i}].${field} must be 1-65535, got ${port}`);
+            }
+        }
+        const key = `${p.bindAddress ?? "0.0.0.0"}:${p.host}/${p.protocol ?? "tcp"}`;
+        if (p.host !== undefined && seen.has(key)) {
+            errors.push(`ports[${i}].host ${p.host} is published twice`);
+        }
+        seen.add(key);
+    });
+    if (!/^[A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?$/.test(args.alias)) {
+        errors.push(`alias must be one DNS label, got ${JSON.stringify(args.alias)}`);
+    }
+    if (errors.length > 0) {
+        throw new Error(`Microservice ${name}: ${errors.join("; ")}`);
+    }
 }
 
 /** A port bound to every interface is reached on the Docker host as `localhost`. */

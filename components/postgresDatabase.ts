@@ -1,15 +1,14 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import * as fs from "fs";
 import * as path from "path";
-import type { GitlabRegistry } from "./gitlabRegistry";
-import { projectRoot } from "../config/stackFiles";
+import { contextTag } from "../lib/buildContext";
+import { DURATION_PATTERN, durationSeconds } from "../lib/duration";
+import type { DatabaseClientSettings, DatabaseEndpoint } from "./databaseEndpoint";
 import { toLabels } from "./labels";
 
 /** Where Postgres keeps its data inside the container (the official image's `PGDATA`). */
 export const PGDATA = "/var/lib/postgresql/data";
-/** Build context of the DB image, relative to the project root (the working directory of `pulumi`). */
-export const DB_BUILD_CONTEXT =
-    path.relative(process.cwd(), path.join(projectRoot(), "docker", "db")) || ".";
 
 export interface HealthcheckArgs {
     interval: string;
@@ -19,19 +18,29 @@ export interface HealthcheckArgs {
 }
 
 export interface PostgresDatabaseArgs {
-    /** Registry (provider and credentials) the image is pushed to and pulled from. */
-    registry: GitlabRegistry;
+    /** Folder with the DB image's `Dockerfile` (`docker/db/`), relative to the working directory. */
+    buildContext: string;
     /** Image repository, `<server>/<namespace>/<project>/<image>`. */
-    imageRepository: pulumi.Input<string>;
-    /** Image tag; CI sets the commit id. */
-    imageTag: pulumi.Input<string>;
-    /** Base image of `docker/db/Dockerfile`. Default `postgres:14`. */
-    baseImage?: pulumi.Input<string>;
-    /** Push the built image to the registry. Default `true`; `false` builds on the Docker host only. */
-    push?: boolean;
+    imageRepository: string;
+    /**
+     * Image tag. Default: `src-<hash>` of the build context's files and build args, so the same
+     * commit always builds the same tag and CI never writes one into config.
+     */
+    imageTag?: string;
+    /** Base image of the Dockerfile. Default `postgres:14`. */
+    baseImage?: string;
+    /**
+     * Registry credentials to push with; the image is pulled through the caller's provider.
+     * Omitted: the image is built on the Docker host only, not pushed.
+     */
+    push?: {
+        server: pulumi.Input<string>;
+        username: pulumi.Input<string>;
+        password: pulumi.Input<string>;
+    };
     /** Docker network to join, and the alias other containers reach the database by. */
     networkName: pulumi.Input<string>;
-    alias: pulumi.Input<string>;
+    alias: string;
     containerName: pulumi.Input<string>;
     volumeName: pulumi.Input<string>;
     /** Port Postgres listens on inside the network (`PGPORT`). Default 5432. */
@@ -39,73 +48,84 @@ export interface PostgresDatabaseArgs {
     /** Host port the DB port is published on. Default: `port`. */
     hostPort?: number;
     /** Address the host port binds to. Default `127.0.0.1`, never every interface unless asked. */
-    bindAddress?: pulumi.Input<string>;
+    bindAddress?: string;
     /** Database and schema created on first start; user and password of the superuser. */
-    dbName: pulumi.Input<string>;
-    schema: pulumi.Input<string>;
+    dbName: string;
+    schema: string;
     user: pulumi.Input<string>;
     /** Must be a secret Output. */
     password: pulumi.Input<string>;
     /** tz database name, baked into the image and set as `TZ`. Default `UTC`. */
-    timezone?: pulumi.Input<string>;
+    timezone?: string;
     healthcheck: HealthcheckArgs;
-    /** Protect the volume and container, and keep the volume on delete. Default `false`. */
+    /** Protect the volume and container from deletion. Default `false`. */
     protect?: boolean;
     memoryMb?: number;
     labels?: pulumi.Input<Record<string, string>>;
+    /** What the applications are told about the database (`DB_KIND`, …), passed on in `endpoint`. */
+    client: DatabaseClientSettings;
 }
 
 /**
- * Postgres built from `docker/db/` (the legacy custom image) and run with its data on a named
- * volume. The database and schema are created on first start by the image's init script, and
- * dependants start only once the healthcheck passes (`wait: true`).
+ * Postgres built from the legacy custom image and run with its data on a named volume. The
+ * database and schema are created on first start by the image's init script, and dependants start
+ * only once the healthcheck passes (`wait: true`). The Docker provider comes from the caller.
+ *
+ * The data volume is always kept when the stack stops declaring it (`retainOnDelete`), as
+ * `docker compose down` without `-v` keeps it; `protect` additionally refuses to delete or replace
+ * it at all (the production switch).
  */
 export class PostgresDatabase extends pulumi.ComponentResource {
     /** Image reference the container runs: pinned by digest when pushed. */
     public readonly imageRef: pulumi.Output<string>;
     public readonly volumeName: pulumi.Output<string>;
     public readonly containerName: pulumi.Output<string>;
-    /** Host and port inside the stack's network. */
-    public readonly host: pulumi.Output<string>;
-    public readonly port: pulumi.Output<number>;
+    /** Where services reach the database, and what they start after. */
+    public readonly endpoint: DatabaseEndpoint;
     /** The published `address:port` on the Docker host. */
     public readonly hostEndpoint: pulumi.Output<string>;
-    /** The container, for `dependsOn` of the services. */
-    public readonly container: docker.Container;
 
     constructor(name: string, args: PostgresDatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
+        checkArgs(name, args);
         super("msa:database:PostgresDatabase", name, {}, opts);
-        const provider = args.registry.provider;
         const protect = args.protect ?? false;
         const port = args.port ?? 5432;
-        const push = args.push ?? true;
-        const timezone = args.timezone ?? "UTC";
+        const hostPort = args.hostPort ?? port;
+        const bindAddress = args.bindAddress ?? "127.0.0.1";
         const labels = toLabels(args.labels);
+        const buildArgs = {
+            BASE_IMAGE: args.baseImage ?? "postgres:14",
+            TZ: args.timezone ?? "UTC",
+        };
+        const tag = args.imageTag ?? contextTag(args.buildContext, buildArgs);
 
         const image = new docker.Image(
             `${name}-image`,
             {
-                imageName: pulumi.interpolate`${args.imageRepository}:${args.imageTag}`,
+                imageName: `${args.imageRepository}:${tag}`,
                 build: {
-                    context: DB_BUILD_CONTEXT,
-                    dockerfile: path.join(DB_BUILD_CONTEXT, "Dockerfile"),
-                    args: {
-                        BASE_IMAGE: pulumi.output(args.baseImage ?? "postgres:14"),
-                        TZ: pulumi.output(timezone),
-                    },
+                    context: args.buildContext,
+                    dockerfile: path.join(args.buildContext, "Dockerfile"),
+                    args: buildArgs,
                 },
-                skipPush: !push,
-                registry: push ? args.registry.credentials : undefined,
+                skipPush: args.push === undefined,
+                registry: args.push,
             },
-            { parent: this, provider },
+            { parent: this },
         );
         const volume = new docker.Volume(
             `${name}-volume`,
             { name: args.volumeName, driver: "local", labels },
-            { parent: this, provider, protect, retainOnDelete: protect },
+            {
+                parent: this,
+                protect,
+                retainOnDelete: true,
+                // Docker cannot relabel a volume; a new label must never cost the data.
+                ignoreChanges: ["labels"],
+            },
         );
-        this.imageRef = push ? image.repoDigest : image.imageName;
-        this.container = new docker.Container(
+        this.imageRef = args.push ? image.repoDigest : image.imageName;
+        const container = new docker.Container(
             `${name}-container`,
             {
                 name: args.containerName,
@@ -113,40 +133,24 @@ export class PostgresDatabase extends pulumi.ComponentResource {
                 envs: [
                     pulumi.interpolate`POSTGRES_USER=${args.user}`,
                     pulumi.interpolate`POSTGRES_PASSWORD=${pulumi.secret(args.password)}`,
-                    pulumi.interpolate`POSTGRES_DB=${args.dbName}`,
-                    pulumi.interpolate`DB_NAME=${args.dbName}`,
-                    pulumi.interpolate`DB_SCHEMA_NAME=${args.schema}`,
+                    `POSTGRES_DB=${args.dbName}`,
+                    `DB_NAME=${args.dbName}`,
+                    `DB_SCHEMA_NAME=${args.schema}`,
                     `PGPORT=${port}`,
                     `PGDATA=${PGDATA}`,
-                    pulumi.interpolate`TZ=${timezone}`,
+                    `TZ=${args.timezone ?? "UTC"}`,
+                    // For the healthcheck: libpq reads these as plain names, whereas `-d` would
+                    // parse a name holding `=` as connection settings.
+                    pulumi.interpolate`PGUSER=${args.user}`,
+                    `PGDATABASE=${args.dbName}`,
                 ],
                 volumes: [{ volumeName: volume.name, containerPath: PGDATA }],
-                ports: [
-                    {
-                        internal: port,
-                        external: args.hostPort ?? port,
-                        ip: args.bindAddress ?? "127.0.0.1",
-                        protocol: "tcp",
-                    },
-                ],
+                ports: [{ internal: port, external: hostPort, ip: bindAddress, protocol: "tcp" }],
                 networksAdvanced: [{ name: args.networkName, aliases: [args.alias] }],
                 healthcheck: {
-                    // TCP, not the socket: during first-start init Postgres listens on the socket only,
-                    // so a socket check would report healthy before the database and schema exist.
-                    tests: pulumi
-                        .all([args.user, args.dbName])
-                        .apply(([user, db]) => [
-                            "CMD",
-                            "pg_isready",
-                            "-h",
-                            "127.0.0.1",
-                            "-p",
-                            String(port),
-                            "-U",
-                            user,
-                            "-d",
-                            db,
-                        ]),
+                    // TCP, not the socket: during first-start init Postgres listens on the socket
+                    // only, so a socket check would pass before the database and schema exist.
+                    tests: ["CMD", "pg_isready", "-h", "127.0.0.1", "-p", String(port)],
                     interval: args.healthcheck.interval,
                     timeout: args.healthcheck.timeout,
                     retries: args.healthcheck.retries,
@@ -158,26 +162,32 @@ export class PostgresDatabase extends pulumi.ComponentResource {
                 memory: args.memoryMb,
                 labels,
             },
-            { parent: this, provider, protect },
+            { parent: this, protect },
         );
         this.volumeName = volume.name;
-        this.containerName = this.container.name;
-        this.host = pulumi.output(args.alias);
-        this.port = pulumi.output(port);
-        this.hostEndpoint = pulumi.interpolate`${args.bindAddress ?? "127.0.0.1"}:${args.hostPort ?? port}`;
+        this.containerName = container.name;
+        this.endpoint = {
+            host: args.alias,
+            port,
+            name: args.dbName,
+            schema: args.schema,
+            user: args.user,
+            password: pulumi.secret(args.password),
+            client: args.client,
+            readyAfter: [container],
+        };
+        this.hostEndpoint = pulumi.output(`${bindAddress}:${hostPort}`);
         this.registerOutputs({
             imageRef: this.imageRef,
             volumeName: this.volumeName,
             containerName: this.containerName,
-            host: this.host,
-            port: this.port,
             hostEndpoint: this.hostEndpoint,
         });
     }
 }
 
 /** Long enough for the start period plus every retry, so `wait` fails only on a real failure. */
-function waitTimeoutSeconds(hc: HealthcheckArgs): number {
+export function waitTimeoutSeconds(hc: HealthcheckArgs): number {
     return (
         Math.ceil(
             durationSeconds(hc.startPeriod) +
@@ -186,12 +196,36 @@ function waitTimeoutSeconds(hc: HealthcheckArgs): number {
     );
 }
 
-/** `1m30s` → 90; `500ms` → 0.5. The schema guarantees the format. */
-export function durationSeconds(text: string): number {
-    const units: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600 };
-    let total = 0;
-    for (const [, amount, unit] of text.matchAll(/([0-9]+)(ms|s|m|h)/g)) {
-        total += Number(amount) * (units[unit ?? "s"] ?? 1);
+/** Every bad argument, each with its own message, before anything is declared. */
+function checkArgs(name: string, args: PostgresDatabaseArgs): void {
+    const errors: string[] = [];
+    for (const [field, port] of [
+        ["port", args.port],
+        ["hostPort", args.hostPort],
+    ] as const) {
+        if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535)) {
+            errors.push(`${field} must be 1-65535, got ${port}`);
+        }
     }
-    return total;
+    if (!fs.existsSync(path.join(args.buildContext, "Dockerfile"))) {
+        errors.push(`buildContext ${JSON.stringify(args.buildContext)} has no Dockerfile`);
+    }
+    for (const field of ["interval", "timeout", "startPeriod"] as const) {
+        if (!DURATION_PATTERN.test(args.healthcheck[field])) {
+            errors.push(
+                `healthcheck.${field} must be a duration like 1s, got ${JSON.stringify(args.healthcheck[field])}`,
+            );
+        }
+    }
+    if (!Number.isInteger(args.healthcheck.retries) || args.healthcheck.retries < 1) {
+        errors.push(`healthcheck.retries must be at least 1, got ${args.healthcheck.retries}`);
+    }
+    for (const field of ["dbName", "schema"] as const) {
+        if (args[field] === "") {
+            errors.push(`${field} must not be empty`);
+        }
+    }
+    if (errors.length > 0) {
+        throw new Error(`PostgresDatabase ${name}: ${errors.join("; ")}`);
+    }
 }

@@ -7,13 +7,12 @@ export interface ServiceNetworkArgs {
     networkName: pulumi.Input<string>;
     /** Labels for the network. Default: none. */
     labels?: pulumi.Input<Record<string, string>>;
-    /** Provider (from `GitlabRegistry`) that talks to the Docker host. */
-    provider: docker.Provider;
 }
 
 /**
  * The user-defined bridge network every container of the stack joins; containers reach each
- * other by network alias (the service key), never by host IP.
+ * other by network alias (the service key), never by host IP. The Docker provider comes from the
+ * caller's resource options.
  */
 export class ServiceNetwork extends pulumi.ComponentResource {
     public readonly networkName: pulumi.Output<string>;
@@ -23,7 +22,7 @@ export class ServiceNetwork extends pulumi.ComponentResource {
         const network = new docker.Network(
             `${name}-network`,
             { name: args.networkName, driver: "bridge", labels: toLabels(args.labels) },
-            { parent: this, provider: args.provider },
+            { parent: this },
         );
         this.networkName = network.name;
         this.registerOutputs({ networkName: this.networkName });

@@ -1,44 +1,27 @@
-/** Names of images, containers, volumes and networks, and the labels every resource carries. */
-import type { StackConfig } from "./validate";
-
-/** GitLab's convention: `<server>/<namespace>/<project>/<image>`. */
-export function imageRepository(
-    server: string,
-    namespace: string,
-    project: string,
-    image: string,
-): string {
-    return `${server}/${namespace}/${project}/${image}`;
-}
+/** Names of images, containers and networks, and the labels every resource carries. */
+import { gitlabRepository } from "../lib/imageRef";
+import { defaultContainerName } from "./validate";
+import { PROJECT, type StackConfig } from "./schema";
 
 export function serviceRepository(cfg: StackConfig, key: string): string {
     const svc = cfg.services[key];
     if (svc === undefined) {
         throw new Error(`unknown service ${key}`);
     }
-    return imageRepository(
-        cfg.registryServer,
-        svc.namespace ?? cfg.registryNamespace,
-        svc.project ?? cfg.registryProject,
-        svc.image,
-    );
+    return gitlabRepository({
+        server: cfg.registry.server,
+        namespace: svc.namespace ?? cfg.registry.namespace,
+        project: svc.project ?? cfg.registry.project,
+        image: svc.image,
+    });
 }
 
-export function dbRepository(cfg: StackConfig): string {
-    return imageRepository(
-        cfg.registryServer,
-        cfg.registryNamespace,
-        cfg.registryProject,
-        cfg.dbImageName,
-    );
+export function dbRepository(cfg: StackConfig, image: string): string {
+    return gitlabRepository({ ...cfg.registry, image });
 }
 
 export const containerName = (cfg: StackConfig, key: string): string =>
-    cfg.services[key]?.containerName ?? `${cfg.namePrefix}-${key.toLowerCase()}`;
-export const dbContainerName = (cfg: StackConfig): string =>
-    cfg.dbContainerName ?? `${cfg.namePrefix}-db`;
-export const dbVolumeName = (cfg: StackConfig): string =>
-    cfg.dbVolumeName ?? `${cfg.namePrefix}-db-data`;
+    cfg.services[key]?.containerName ?? defaultContainerName(cfg.namePrefix, key);
 export const networkName = (cfg: StackConfig): string => `${cfg.namePrefix}-net`;
 
 /** Label keys every container, volume and network carries (the policy pack checks them). */
@@ -46,18 +29,23 @@ export const LABEL_KEYS = {
     project: "msa.project",
     stack: "msa.stack",
     environment: "msa.environment",
+    /** `"false"` on a stack that opted out of the production rules (`msa:production: false`). */
+    production: "msa.production",
     component: "msa.component",
-    /** `"true"` on the DB container when `msa:dbPublicBindOverride` allows a public DB port. */
+    /** `"true"` on the DB container when `msa:database.publicBindOverride` allows a public port. */
     dbPublicOverride: "msa.db-public-override",
 } as const;
 
 export function stackLabels(cfg: StackConfig, component: string): Record<string, string> {
+    const db = cfg.database;
     return {
-        [LABEL_KEYS.project]: "msa",
+        [LABEL_KEYS.project]: PROJECT,
         [LABEL_KEYS.stack]: cfg.stack,
         [LABEL_KEYS.environment]: cfg.environment,
+        // Only where it differs from the default, so a production stack's resources are unchanged.
+        ...(cfg.production ? {} : { [LABEL_KEYS.production]: "false" }),
         [LABEL_KEYS.component]: component,
-        ...(component === "database" && cfg.dbPublicBindOverride === true
+        ...(component === "database" && db.mode === "container" && db.publicBindOverride === true
             ? { [LABEL_KEYS.dbPublicOverride]: "true" }
             : {}),
     };

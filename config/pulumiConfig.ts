@@ -4,8 +4,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { readConfigMap } from "./read";
-import { PROJECT } from "./schema";
-import { StackConfig, validateStackConfig } from "./validate";
+import { PROJECT, type StackConfig } from "./schema";
+import { validateStackConfig } from "./validate";
 
 /** A config error: Pulumi prints a `RunError` without a stack trace. Carries every problem. */
 export class InvalidStackConfig extends pulumi.RunError {
@@ -27,21 +27,32 @@ export interface LoadedConfig {
 }
 
 export function loadStackConfig(): LoadedConfig {
-    const { raw, secrets } = readConfigMap(pulumi.runtime.allConfig());
-    const result = validateStackConfig(pulumi.getStack(), raw, secrets);
+    const input = readConfigMap(pulumi.getStack(), pulumi.runtime.allConfig(), isConfigSecret);
+    const result = validateStackConfig(input);
     if (!result.ok) {
         throw new InvalidStackConfig(result.errors);
     }
     const config = new pulumi.Config(PROJECT);
-    const secretEnv = result.config.secretEnvNames;
+    const hasSecretEnv = Object.keys(result.config.secretEnvNames).length > 0;
     return {
         cfg: result.config,
         dbPassword: config.requireSecret("dbPassword"),
         registryPassword: config.requireSecret("registryPassword"),
-        secretEnv:
-            Object.keys(secretEnv).length > 0
-                ? config.requireSecretObject<Record<string, Record<string, string>>>("secretEnv")
-                : pulumi.secret<Record<string, Record<string, string>>>({}),
+        secretEnv: hasSecretEnv
+            ? config.requireSecretObject<Record<string, Record<string, string>>>("secretEnv")
+            : pulumi.secret<Record<string, Record<string, string>>>({}),
         dockerHost: new pulumi.Config("docker").get("host"),
     };
+}
+
+/**
+ * Pulumi's own word on which keys hold secrets (the CLI passes the list with the config). The SDK
+ * marks the function internal but exports it; `Config.get` on such a key only logs a warning.
+ */
+function isConfigSecret(fullKey: string): boolean {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const runtimeConfig = require("@pulumi/pulumi/runtime/config") as {
+        isConfigSecret(k: string): boolean;
+    };
+    return runtimeConfig.isConfigSecret(fullKey);
 }

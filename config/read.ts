@@ -1,52 +1,27 @@
 /**
  * From the flat `namespace:key → string` map that Pulumi hands a program (stack file values, with
- * `Pulumi.yaml` defaults applied by the CLI) to the raw values the schema validates.
+ * `Pulumi.yaml` defaults applied by the CLI) to the input of `validateStackConfig`. Which keys are
+ * secrets is Pulumi's word (its secret-key list), never a guess from the values or the YAML.
  */
-import { z } from "zod";
 import { PROJECT, SECRET_KEYS, SecretKey, stackConfigSchema } from "./schema";
-import type { SecretPresence } from "./validate";
+import type { ConfigInput } from "./validate";
 
-type Kind = "string" | "number" | "boolean" | "json";
-
-/** How each plain key's string form is turned back into a value, from the schema itself. */
-const KEY_KINDS: Record<string, Kind> = Object.fromEntries(
-    Object.entries(stackConfigSchema.shape).map(([key, schema]) => [
-        key,
-        kindOf(schema as z.ZodType),
-    ]),
-);
-
-function kindOf(schema: z.ZodType): Kind {
-    let def = schema._zod.def as { type: string; innerType?: z.ZodType; in?: z.ZodType };
-    while (def.innerType !== undefined || def.in !== undefined) {
-        def = ((def.innerType ?? def.in) as z.ZodType)._zod.def as typeof def;
-    }
-    switch (def.type) {
-        case "string":
-        case "enum":
-            return "string";
-        case "number":
-            return "number";
-        case "boolean":
-            return "boolean";
-        default:
-            return "json";
-    }
-}
-
-export interface RawConfig {
-    /** Plain values keyed without the namespace, ready for `validateStackConfig`. */
-    raw: Record<string, unknown>;
-    secrets: SecretPresence;
-}
+/** Scalar keys whose string form is a boolean; every other key is a string or JSON. */
+const BOOLEAN_KEYS = new Set(["production", "protect"]);
+const STRING_KEYS = new Set(["environment", "namePrefix", "timezone"]);
 
 /**
- * Splits the program's config into plain values (parsed by kind; a value that does not parse is
- * kept as its string so validation names it) and the presence of the secret keys.
+ * Splits the program's config into plain values (a value that does not parse is kept as its
+ * string, so validation names it) and the presence of the secret keys.
  */
-export function readConfigMap(all: Record<string, string>): RawConfig {
+export function readConfigMap(
+    stack: string,
+    all: Record<string, string>,
+    isSecret: (fullKey: string) => boolean,
+): ConfigInput {
     const raw: Record<string, unknown> = {};
     const present: Partial<Record<SecretKey, boolean>> = {};
+    const secretKeys = new Set<string>();
     let secretEnvNames: unknown;
     const prefix = `${PROJECT}:`;
     for (const [fullKey, text] of Object.entries(all)) {
@@ -54,37 +29,41 @@ export function readConfigMap(all: Record<string, string>): RawConfig {
             continue;
         }
         const key = fullKey.slice(prefix.length);
+        if (isSecret(fullKey)) {
+            secretKeys.add(key);
+        }
         if (key in SECRET_KEYS) {
             present[key as SecretKey] = text !== "";
             if (key === "secretEnv") {
-                secretEnvNames = secretEnvShape(text);
+                secretEnvNames = namesOnly(text);
             }
             continue;
         }
-        raw[key] = parseValue(text, KEY_KINDS[key] ?? "json");
+        raw[key] = parseValue(key, text);
     }
-    return { raw, secrets: { present, secretEnvNames } };
+    return { stack, raw, secrets: { present, secretEnvNames }, secretKeys };
 }
 
-function parseValue(text: string, kind: Kind): unknown {
-    switch (kind) {
-        case "string":
-            return text;
-        case "number":
-            return /^-?[0-9]+(\.[0-9]+)?$/.test(text.trim()) ? Number(text) : text;
-        case "boolean":
-            return text === "true" ? true : text === "false" ? false : text;
-        case "json":
-            try {
-                return JSON.parse(text) as unknown;
-            } catch {
-                return text;
-            }
+function parseValue(key: string, text: string): unknown {
+    if (STRING_KEYS.has(key)) {
+        return text;
+    }
+    if (BOOLEAN_KEYS.has(key)) {
+        return text === "true" ? true : text === "false" ? false : text;
+    }
+    if (!(key in stackConfigSchema.shape)) {
+        // Unknown and v1 keys: kept as given, so the message can name them.
+        return text;
+    }
+    try {
+        return JSON.parse(text) as unknown;
+    } catch {
+        return text;
     }
 }
 
 /** `{svc: {NAME: value}}` → `{svc: ["NAME"]}`: validation sees names, never the values. */
-function secretEnvShape(text: string): unknown {
+function namesOnly(text: string): unknown {
     let value: unknown;
     try {
         value = JSON.parse(text);

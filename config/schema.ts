@@ -1,15 +1,29 @@
 /**
- * The one config schema of the stack. `index.ts` validates the stack files against it, the
- * import tool produces values of the same type, and the README's key table is checked against it.
+ * The one config schema of the stack (v2: nested, one shape per database mode). `index.ts`
+ * validates the stack files against it, the import tool produces values of the same type, and the
+ * README's key table is checked against it.
  *
- * Secrets (`dbPassword`, `registryPassword`, `secretEnv`) are not part of the validated plain
- * values: they stay Outputs from `requireSecret`, and only their presence is checked here, so a
- * secret can never end up in a validation message.
+ * Secrets (`dbPassword`, `registryPassword`, `secretEnv`) stay scalar keys, so that
+ * `pulumi config set --secret msa:dbPassword` works as operators expect. They are not part of the
+ * validated plain values: they stay Outputs from the secret getters, and only their presence (and,
+ * for `secretEnv`, the names) is checked here, so a secret never ends up in a message.
  */
 import { z } from "zod";
+import { DURATION_PATTERN, durationSeconds } from "../lib/duration";
 
 /** The Pulumi project name, and so the config namespace: keys are `msa:<key>`. */
 export const PROJECT = "msa";
+
+/** Limits an operator would expect, stated in the README. */
+export const LIMITS = {
+    /** A stack file larger than this is refused before it is parsed. */
+    stackFileBytes: 1024 * 1024,
+    /** One env value (or command argument). */
+    valueBytes: 32 * 1024,
+    services: 1000,
+    /** The longest duration a healthcheck setting may have. */
+    durationSeconds: 3600,
+} as const;
 
 const PORT_RANGE = "must be 1-65535";
 /** Service keys double as network aliases and env-var prefixes, so keep them DNS- and env-safe. */
@@ -19,13 +33,14 @@ const TAG_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 /** One path component of an image name (lower case, separators `.`, `_`, `__`, `-`). */
 const IMAGE_PATH_PATTERN =
     /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
-/** Host names as Docker's DNS serves them: container names and aliases may hold `_`. */
-const HOSTNAME_PATTERN =
-    /^[A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)*(:[0-9]{1,5})?$/;
-const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
-/** Postgres identifiers: the init script quotes them, but NUL bytes and >63 bytes never work. */
-const PG_IDENTIFIER_MAX = 63;
-const DURATION_PATTERN = /^([0-9]+(ms|s|m|h))+$/;
+/** One DNS label as Docker's DNS serves names: container names and aliases may hold `_`. */
+const LABEL = "[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?";
+/** A host name or IPv4 address, without a port: the port is its own key. */
+const HOST_PATTERN = new RegExp(`^${LABEL}(?:\\.${LABEL})*$`);
+/** A network alias: one label, no dots, no port. */
+const ALIAS_PATTERN = new RegExp(`^${LABEL}$`);
+const RESOURCE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+export const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const IPV4_PATTERN =
     /^(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])){3}$/;
 
@@ -38,14 +53,21 @@ const port = () =>
         .int("must be an integer")
         .min(1, PORT_RANGE)
         .max(65535, PORT_RANGE);
+const bool = () => z.boolean({ error: "must be true or false" });
 /**
  * Docker takes env, labels and commands as C strings and Postgres identifiers cannot hold one
  * either: a NUL byte can never reach a resource.
  */
 const NO_NUL = "must not contain NUL bytes";
 const hasNoNul = (s: string) => !s.includes("\u0000");
+const utf8Bytes = (s: string) => Buffer.byteLength(s, "utf8");
+const TOO_LONG = `must be at most ${LIMITS.valueBytes} bytes`;
 /** A string that may be empty (env values, command arguments), but never holds a NUL byte. */
-const text = () => z.string({ error: "must be a string" }).refine(hasNoNul, NO_NUL);
+const text = () =>
+    z
+        .string({ error: "must be a string" })
+        .refine((s) => utf8Bytes(s) <= LIMITS.valueBytes, { error: TOO_LONG, abort: true })
+        .refine(hasNoNul, NO_NUL);
 /** A non-empty string; further checks (patterns) run only when the length is right. */
 const nonEmpty = (max = 255) =>
     z
@@ -53,18 +75,48 @@ const nonEmpty = (max = 255) =>
         .min(1, { error: "must not be empty", abort: true })
         .max(max, { error: `must be at most ${max} characters`, abort: true })
         .refine(hasNoNul, { error: NO_NUL, abort: true });
-const hostname = () => nonEmpty(253).regex(HOSTNAME_PATTERN, "must be a hostname or IP address");
+const host = () =>
+    nonEmpty(253).regex(
+        HOST_PATTERN,
+        "must be a host name or IPv4 address without a port (the port is its own key)",
+    );
+const alias = () =>
+    nonEmpty(63).regex(ALIAS_PATTERN, "must be one DNS label (letters, digits, _ and -)");
+const resourceName = (what: string) =>
+    nonEmpty(128).regex(RESOURCE_NAME_PATTERN, `must be a valid ${what} name`);
+const imagePath = (what: string) =>
+    nonEmpty(255).regex(
+        IMAGE_PATH_PATTERN,
+        `must be a lower-case ${what} path like orders or api/orders`,
+    );
+const tag = () => nonEmpty(128).regex(TAG_PATTERN, "must be a valid image tag");
 const bindAddress = () =>
     z.string({ error: "must be a string" }).regex(IPV4_PATTERN, "must be an IPv4 address");
-const pgIdentifier = () => nonEmpty(PG_IDENTIFIER_MAX);
+/** Postgres cuts identifiers at 63 bytes (NAMEDATALEN - 1), not characters. */
+const pgIdentifier = () =>
+    nonEmpty(63).refine((s) => utf8Bytes(s) <= 63, "must be at most 63 bytes (Postgres's limit)");
+const memoryMb = () =>
+    z
+        .number({ error: "must be an integer" })
+        .int("must be an integer")
+        .min(6, "must be 6-1048576")
+        .max(1048576, "must be 6-1048576");
 const duration = () =>
     z
         .string({ error: "must be a string" })
-        .regex(DURATION_PATTERN, "must be a duration like 1s, 500ms or 1m30s");
+        .regex(DURATION_PATTERN, {
+            error: "must be a duration like 1s, 500ms or 1m30s",
+            abort: true,
+        })
+        .refine(
+            (d) => durationSeconds(d) <= LIMITS.durationSeconds,
+            `must be at most ${LIMITS.durationSeconds / 60}m`,
+        );
 const envValue = z
     .union([z.string(), z.number(), z.boolean()], {
         error: "must be a string, number or boolean",
     })
+    .refine((v) => typeof v !== "string" || utf8Bytes(v) <= LIMITS.valueBytes, TOO_LONG)
     .refine((v) => typeof v !== "string" || hasNoNul(v), NO_NUL);
 
 export const portSchema = z
@@ -82,24 +134,15 @@ export const portSchema = z
 export const serviceSchema = z
     .object({
         /** Image name under `<server>/<namespace>/<project>/`. */
-        image: nonEmpty(255).regex(
-            IMAGE_PATH_PATTERN,
-            "must be a lower-case image path like orders or api/orders",
-        ),
-        /** GitLab project holding the image; defaults to `msa:registryProject`. */
-        project: nonEmpty(255)
-            .regex(IMAGE_PATH_PATTERN, "must be a lower-case project path")
-            .optional(),
-        /** GitLab group/namespace holding the image; defaults to `msa:registryNamespace`. */
-        namespace: nonEmpty(255)
-            .regex(IMAGE_PATH_PATTERN, "must be a lower-case namespace path")
-            .optional(),
-        tag: nonEmpty(128).regex(TAG_PATTERN, "must be a valid image tag"),
+        image: imagePath("image"),
+        /** GitLab project holding the image; defaults to `msa:registry.project`. */
+        project: imagePath("project").optional(),
+        /** GitLab group/namespace holding the image; defaults to `msa:registry.namespace`. */
+        namespace: imagePath("namespace").optional(),
+        tag: tag(),
         /** `NODENAME` in the container's env. */
         nodeName: nonEmpty(255).optional(),
-        containerName: nonEmpty(128)
-            .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, "must be a valid container name")
-            .optional(),
+        containerName: resourceName("container").optional(),
         ports: z
             .array(portSchema, { error: "must be a list" })
             .max(100, "must have at most 100 entries")
@@ -108,9 +151,7 @@ export const serviceSchema = z
             .record(
                 z.string().regex(ENV_NAME_PATTERN, "must be a valid environment variable name"),
                 envValue,
-                {
-                    error: "must be a map of NAME: value",
-                },
+                { error: "must be a map of NAME: value" },
             )
             .default({}),
         restart: z
@@ -120,12 +161,7 @@ export const serviceSchema = z
         links: z
             .array(z.string({ error: "must be a string" }), { error: "must be a list" })
             .default([]),
-        memoryMb: z
-            .number({ error: "must be an integer" })
-            .int("must be an integer")
-            .min(6, "must be 6-1048576")
-            .max(1048576, "must be 6-1048576")
-            .optional(),
+        memoryMb: memoryMb().optional(),
         /** Replaces the image's command. */
         command: z.array(text(), { error: "must be a list" }).optional(),
     })
@@ -145,81 +181,114 @@ export const healthcheckSchema = z
     })
     .strict();
 
+export const registrySchema = z
+    .object({
+        server: host().default("registry.gitlab.com"),
+        /** GitLab group (namespace) of the projects. */
+        namespace: imagePath("namespace"),
+        /** GitLab project whose registry holds the images (a service may name its own). */
+        project: imagePath("project"),
+        /** Registry user or deploy-token username. */
+        username: nonEmpty(255),
+    })
+    .strict();
+
+/** What the legacy applications are told about the database (`DB_KIND`, `DB_DIALECT`, …). */
+export const clientSchema = z
+    .object({
+        kind: nonEmpty(64).default("postgresql"),
+        dialect: nonEmpty(255).default("org.hibernate.dialect.PostgreSQLDialect"),
+        driverClassName: nonEmpty(255).default("org.postgresql.Driver"),
+        type: nonEmpty(64).default("postgresql_table"),
+    })
+    .strict();
+
+/** Keys both modes have: where the database is and who the applications are. */
+const databaseCommon = {
+    port: port().default(5432),
+    /** Database (created on first start in container mode). */
+    name: pgIdentifier(),
+    schema: pgIdentifier().default("public"),
+    user: pgIdentifier().default("postgres"),
+    client: clientSchema.default(clientSchema.parse({})),
+};
+
+export const dbImageSchema = z
+    .object({
+        /** Image name under `<server>/<namespace>/<project>/`. */
+        name: imagePath("image").default("db"),
+        /** Default: derived from the build context's content, so a commit always builds one tag. */
+        tag: tag().optional(),
+        /** Base image of `docker/db/Dockerfile`. */
+        base: nonEmpty(255).default("postgres:14"),
+        /** Push to the registry; false builds on the Docker host only. */
+        push: bool().default(true),
+    })
+    .strict();
+
+export const containerDatabaseSchema = z
+    .object({
+        mode: z.literal("container"),
+        /** The DB's network alias: what `DB_HOST` says. */
+        alias: alias().default("database"),
+        ...databaseCommon,
+        /** Host port the DB is published on. Default: `port`. */
+        hostPort: port().optional(),
+        bindAddress: bindAddress().default("127.0.0.1"),
+        /** The documented override of the `db-port-private` policy. */
+        publicBindOverride: bool().optional(),
+        containerName: resourceName("container").optional(),
+        volumeName: resourceName("volume").optional(),
+        memoryMb: memoryMb().optional(),
+        healthcheck: healthcheckSchema.default(healthcheckSchema.parse({})),
+        image: dbImageSchema.default(dbImageSchema.parse({})),
+    })
+    .strict();
+
+export const externalDatabaseSchema = z
+    .object({
+        mode: z.literal("external"),
+        /** The existing server's host name or address. */
+        host: host(),
+        ...databaseCommon,
+    })
+    .strict();
+
+/** `mode` defaults to `container`; each mode accepts only its own keys. */
+export const databaseSchema = z.preprocess(
+    (v) => (isPlainObject(v) && !("mode" in v) ? { ...v, mode: "container" } : v),
+    z.discriminatedUnion("mode", [containerDatabaseSchema, externalDatabaseSchema], {
+        error: `must have mode ${DB_MODES.join(" or ")}`,
+    }),
+);
+
 /**
- * Plain (non-secret) stack config, keyed without the `msa:` namespace. Defaults here are the
- * defaults declared in `Pulumi.yaml` (a test keeps the two in step).
+ * Plain (non-secret) stack config, keyed without the `msa:` namespace. Defaults of the scalar keys
+ * are the ones declared in `Pulumi.yaml` (a test keeps the two in step).
  */
 export const stackConfigSchema = z
     .object({
         environment: nonEmpty(63)
             .regex(/^[a-z][a-z0-9-]*$/, "must be lower-case letters, digits and -")
             .optional(),
+        /**
+         * Production rules (pinned images, protected data) apply unless this says `false`: a
+         * stack opts out in one explicit key, never by how a label is spelled.
+         */
+        production: bool().default(true),
         namePrefix: nonEmpty(40)
             .regex(/^[a-z0-9][a-z0-9_.-]*$/, "must be lower-case letters, digits, _, . and -")
             .optional(),
-        protect: z.boolean({ error: "must be true or false" }).default(false),
-
-        registryServer: hostname().default("registry.gitlab.com"),
-        registryNamespace: nonEmpty(255).regex(
-            IMAGE_PATH_PATTERN,
-            "must be a lower-case namespace path",
-        ),
-        registryProject: nonEmpty(255).regex(
-            IMAGE_PATH_PATTERN,
-            "must be a lower-case project path",
-        ),
-        registryUsername: nonEmpty(255),
-
-        dbMode: z
-            .enum(DB_MODES, { error: `must be one of ${DB_MODES.join(", ")}` })
-            .default("container"),
-        dbHost: hostname().optional(),
-        dbPort: port().default(5432),
-        dbHostPort: port().optional(),
-        dbBindAddress: bindAddress().default("127.0.0.1"),
-        /**
-         * The documented override of the policy that the DB port is published only on loopback or a
-         * private address: `true` lets `dbBindAddress` be public. Unset means false.
-         */
-        dbPublicBindOverride: z.boolean({ error: "must be true or false" }).optional(),
-        dbName: pgIdentifier(),
-        dbSchema: pgIdentifier().default("public"),
-        dbUser: pgIdentifier().default("postgres"),
+        /** Protect the DB volume and container. Default: `production`. */
+        protect: bool().optional(),
         timezone: nonEmpty(64)
             .regex(
                 /^[A-Za-z0-9_+-]+(\/[A-Za-z0-9_+-]+)*$/,
                 "must be a tz database name like Asia/Seoul",
             )
             .default("UTC"),
-        dbKind: nonEmpty(64).default("postgresql"),
-        dbDialect: nonEmpty(255).default("org.hibernate.dialect.PostgreSQLDialect"),
-        dbDriverClassName: nonEmpty(255).default("org.postgresql.Driver"),
-        dbType: nonEmpty(64).default("postgresql_table"),
-        dbImageName: nonEmpty(255)
-            .regex(IMAGE_PATH_PATTERN, "must be a lower-case image path")
-            .default("db"),
-        dbImageTag: nonEmpty(128).regex(TAG_PATTERN, "must be a valid image tag").default("latest"),
-        dbBaseImage: nonEmpty(255).default("postgres:14"),
-        dbPushImage: z.boolean({ error: "must be true or false" }).default(true),
-        dbContainerName: nonEmpty(128)
-            .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, "must be a valid container name")
-            .optional(),
-        dbVolumeName: nonEmpty(128)
-            .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, "must be a valid volume name")
-            .optional(),
-        dbMemoryMb: z
-            .number({ error: "must be an integer" })
-            .int("must be an integer")
-            .min(6, "must be 6-1048576")
-            .max(1048576, "must be 6-1048576")
-            .optional(),
-        dbHealthcheck: healthcheckSchema.default({
-            interval: "1s",
-            timeout: "3s",
-            retries: 5,
-            startPeriod: "60s",
-        }),
-
+        registry: registrySchema,
+        database: databaseSchema,
         services: z
             .record(
                 z
@@ -229,10 +298,11 @@ export const stackConfigSchema = z
                         "must start with a letter and hold only letters, digits, _ and - (at most 63)",
                     ),
                 serviceSchema,
-                {
-                    error: "must be a map of service name to service settings",
-                },
+                { error: "must be a map of service name to service settings" },
             )
+            .refine((s) => Object.keys(s).length <= LIMITS.services, {
+                error: `must have at most ${LIMITS.services} services`,
+            })
             .default({}),
     })
     .strict();
@@ -240,12 +310,16 @@ export const stackConfigSchema = z
 export type PortConfig = z.output<typeof portSchema>;
 export type ServiceConfig = z.output<typeof serviceSchema>;
 export type HealthcheckConfig = z.output<typeof healthcheckSchema>;
+export type RegistryConfig = z.output<typeof registrySchema>;
+export type ContainerDatabaseConfig = z.output<typeof containerDatabaseSchema>;
+export type ExternalDatabaseConfig = z.output<typeof externalDatabaseSchema>;
+export type DatabaseConfig = ContainerDatabaseConfig | ExternalDatabaseConfig;
 /** Validated plain config as the schema outputs it. */
 export type PlainConfig = z.output<typeof stackConfigSchema>;
 /** What a stack file may hold for the plain keys (defaults not applied). */
 export type PlainConfigInput = z.input<typeof stackConfigSchema>;
 
-/** The secret keys, read with `requireSecret`/`getSecretObject`, never validated by value. */
+/** The secret keys, read with the secret getters, never validated by value. */
 export const SECRET_KEYS = {
     registryPassword: {
         required: true,
@@ -260,5 +334,68 @@ export const SECRET_KEYS = {
 } as const;
 export type SecretKey = keyof typeof SECRET_KEYS;
 
-/** The keys whose stack-file values are objects or lists rather than scalars. */
-export const STRUCTURED_KEYS = ["services", "dbHealthcheck"] as const;
+/** The keys whose values are objects rather than scalars. */
+export const STRUCTURED_KEYS = ["registry", "database", "services", "secretEnv"] as const;
+
+/**
+ * A validated stack config with every derived default resolved: what `index.ts` wires into
+ * components. Nothing here is secret; which keys Pulumi holds as secrets is in `secretKeys`.
+ */
+export interface StackConfig extends Omit<PlainConfig, "protect" | "database"> {
+    stack: string;
+    environment: string;
+    namePrefix: string;
+    protect: boolean;
+    database: ResolvedDatabase;
+    /** Names (never values) of the secret env vars per service, from `msa:secretEnv`. */
+    secretEnvNames: Record<string, string[]>;
+    /**
+     * The structured keys Pulumi holds as secrets (a value in them was set with
+     * `--secret --path`): what can carry a secret in them is passed on as one.
+     */
+    secretKeys: ReadonlySet<"registry" | "database" | "services">;
+}
+
+export type ResolvedDatabase =
+    | (ContainerDatabaseConfig & {
+          containerName: string;
+          volumeName: string;
+          hostPort: number;
+      })
+    | ExternalDatabaseConfig;
+
+/**
+ * Flat v1 keys and where their values live now: a stack file that still uses one gets one error
+ * naming the key to use instead.
+ */
+export const V1_KEYS: Record<string, string> = {
+    registryServer: "msa:registry.server",
+    registryNamespace: "msa:registry.namespace",
+    registryProject: "msa:registry.project",
+    registryUsername: "msa:registry.username",
+    dbMode: "msa:database.mode",
+    dbHost: "msa:database.alias (container mode) or msa:database.host (external mode)",
+    dbPort: "msa:database.port",
+    dbHostPort: "msa:database.hostPort",
+    dbBindAddress: "msa:database.bindAddress",
+    dbPublicBindOverride: "msa:database.publicBindOverride",
+    dbName: "msa:database.name",
+    dbSchema: "msa:database.schema",
+    dbUser: "msa:database.user",
+    dbKind: "msa:database.client.kind",
+    dbDialect: "msa:database.client.dialect",
+    dbDriverClassName: "msa:database.client.driverClassName",
+    dbType: "msa:database.client.type",
+    dbImageName: "msa:database.image.name",
+    dbImageTag: "msa:database.image.tag",
+    dbBaseImage: "msa:database.image.base",
+    dbPushImage: "msa:database.image.push",
+    dbContainerName: "msa:database.containerName",
+    dbVolumeName: "msa:database.volumeName",
+    dbMemoryMb: "msa:database.memoryMb",
+    dbHealthcheck: "msa:database.healthcheck",
+};
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+    return typeof v === "object" && v !== null && !Array.isArray(v);
+}

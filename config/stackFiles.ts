@@ -1,13 +1,18 @@
 /**
  * Reads `Pulumi.yaml` and `Pulumi.<stack>.yaml` the way the Pulumi CLI hands them to the program:
- * a flat `namespace:key → string` map, project defaults first. Used where no CLI runs (the offline
- * plan, tests, the e2e driver, the bench). `secure:` values cannot be decrypted without the CLI, so
- * they become placeholders, as does a required secret the stack does not set (with a warning).
+ * a flat `namespace:key → string` map, project defaults first, and the list of keys that hold a
+ * secret (a key is secret as a whole when any value in it is `secure:`, as the CLI does). Used
+ * where no CLI runs (the offline plan, tests, the e2e driver, the bench). `secure:` values cannot
+ * be decrypted without the CLI, so they become placeholders, as does a required secret the stack
+ * does not set (with a warning).
+ *
+ * Every bad file is one `StackFileError` naming the file and what is wrong; a YAML error points at
+ * line and column only, never quoting the file (the next line may hold a password).
  */
 import * as fs from "fs";
 import * as path from "path";
-import { parse } from "yaml";
-import { PROJECT, SECRET_KEYS } from "./schema";
+import { isMap, isScalar, isSeq, parseDocument } from "yaml";
+import { LIMITS, PROJECT, SECRET_KEYS } from "./schema";
 
 export interface StackFileConfig {
     stack: string;
@@ -27,7 +32,7 @@ export const placeholderSecret = (key: string): string =>
 
 interface ProjectFile {
     name?: string;
-    config?: Record<string, { default?: unknown } | undefined>;
+    config: Record<string, Record<string, unknown>>;
 }
 
 /**
@@ -49,41 +54,69 @@ export function projectRoot(start = __dirname): string {
 }
 
 export function readProjectFile(root = projectRoot()): ProjectFile {
-    return readYaml(path.join(root, "Pulumi.yaml")) as ProjectFile;
+    const file = path.join(root, "Pulumi.yaml");
+    const doc = readYaml(file);
+    if (!isRecord(doc)) {
+        throw new StackFileError(`${shown(file)} must be a YAML map (name:, runtime:, config:)`);
+    }
+    const config = doc.config ?? {};
+    if (!isRecord(config)) {
+        throw new StackFileError(`${shown(file)}: config must be a map of key declarations`);
+    }
+    for (const [key, decl] of Object.entries(config)) {
+        if (!isRecord(decl)) {
+            throw new StackFileError(
+                `${shown(file)}: config.${key} must be a declaration like {type: string, default: …}`,
+            );
+        }
+    }
+    return { name: typeof doc.name === "string" ? doc.name : undefined, config } as ProjectFile;
 }
 
 /** Project-level defaults from `Pulumi.yaml`'s `config:` block, as `msa:key → value`. */
 export function projectDefaults(root = projectRoot()): Record<string, unknown> {
-    const project = readProjectFile(root);
     const out: Record<string, unknown> = {};
-    for (const [key, decl] of Object.entries(project.config ?? {})) {
-        if (decl !== undefined && decl !== null && "default" in decl) {
+    for (const [key, decl] of Object.entries(readProjectFile(root).config)) {
+        if ("default" in decl) {
             out[key.includes(":") ? key : `${PROJECT}:${key}`] = decl.default;
         }
     }
     return out;
 }
 
-export function readStackFile(stack: string, root = projectRoot()): StackFileConfig {
+export function readStackFile(
+    stack: string,
+    root = projectRoot(),
+    secrets: Record<string, unknown> = {},
+): StackFileConfig {
     if (!/^[A-Za-z0-9_.-]+$/.test(stack)) {
         throw new StackFileError(
-            `stack name must be letters, digits, _, . and -, got ${JSON.stringify(stack)}`,
+            `stack name must be letters, digits, _, . and -, got ${JSON.stringify(stack.slice(0, 60))}`,
         );
     }
     const file = path.join(root, `Pulumi.${stack}.yaml`);
-    if (!fs.existsSync(file)) {
-        throw new StackFileError(
-            `no stack file ${path.relative(process.cwd(), file) || file} for stack ${JSON.stringify(stack)}`,
-        );
+    if (!fs.existsSync(file) && !isLink(file)) {
+        throw new StackFileError(`no stack file ${shown(file)} for stack ${JSON.stringify(stack)}`);
     }
-    const doc = (readYaml(file) ?? {}) as { config?: Record<string, unknown> };
-    return flattenStackConfig(stack, { ...projectDefaults(root), ...(doc.config ?? {}) });
+    const doc = readYaml(file) ?? {};
+    if (!isRecord(doc)) {
+        throw new StackFileError(`${shown(file)} must be a YAML map with a config: map`);
+    }
+    const config = doc.config ?? {};
+    if (!isRecord(config)) {
+        throw new StackFileError(`${shown(file)}: config must be a map of key: value`);
+    }
+    return flattenStackConfig(stack, { ...projectDefaults(root), ...config }, secrets);
 }
 
-/** Flattens decoded stack config (values may hold `{secure: …}`) into what the program sees. */
+/**
+ * Flattens decoded stack config (values may hold `{secure: …}`) into what the program sees.
+ * `secrets` are values the CLI would have decrypted: secret keys with their real values.
+ */
 export function flattenStackConfig(
     stack: string,
     config: Record<string, unknown>,
+    secrets: Record<string, unknown> = {},
 ): StackFileConfig {
     const values: Record<string, string> = {};
     const secretKeys = new Set<string>();
@@ -94,20 +127,23 @@ export function flattenStackConfig(
             secretKeys.add(key);
         }
     }
+    for (const [key, value] of Object.entries(secrets)) {
+        values[key] = typeof value === "string" ? value : JSON.stringify(value);
+        secretKeys.add(key);
+    }
     const missingSecrets: string[] = [];
     for (const [key, meta] of Object.entries(SECRET_KEYS)) {
         const full = `${PROJECT}:${key}`;
         if (!(full in values) && meta.required) {
             values[full] = placeholderSecret(full);
-            missingSecrets.push(full);
-        }
-        if (full in values) {
             secretKeys.add(full);
+            missingSecrets.push(full);
         }
     }
     return { stack, values, secretKeys: [...secretKeys], missingSecrets };
 }
 
+/** `secure:` anywhere inside makes the whole key secret, as the Pulumi CLI does. */
 function toConfigString(key: string, value: unknown): { text: string; secret: boolean } {
     if (isSecure(value)) {
         return { text: placeholderSecret(key), secret: true };
@@ -127,25 +163,62 @@ function toConfigString(key: string, value: unknown): { text: string; secret: bo
 }
 
 function isSecure(v: unknown): v is { secure: string } {
-    return (
-        typeof v === "object" &&
-        v !== null &&
-        !Array.isArray(v) &&
-        Object.keys(v).length === 1 &&
-        "secure" in v
-    );
+    return isRecord(v) && Object.keys(v).length === 1 && "secure" in v;
 }
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+    return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function isLink(file: string): boolean {
+    try {
+        return fs.lstatSync(file).isSymbolicLink();
+    } catch {
+        return false;
+    }
+}
+
+const shown = (file: string): string => path.relative(process.cwd(), file) || file;
 
 function readYaml(file: string): unknown {
     let text: string;
     try {
+        const size = fs.statSync(file).size;
+        if (size > LIMITS.stackFileBytes) {
+            throw new StackFileError(
+                `${shown(file)} is ${size} bytes; the limit is ${LIMITS.stackFileBytes} bytes (1 MiB)`,
+            );
+        }
         text = fs.readFileSync(file, "utf8");
     } catch (e) {
-        throw new StackFileError(`cannot read ${file}: ${(e as Error).message}`);
+        if (e instanceof StackFileError) {
+            throw e;
+        }
+        throw new StackFileError(`cannot read ${shown(file)}: ${reason(e)}`);
     }
-    try {
-        return parse(text) as unknown;
-    } catch (e) {
-        throw new StackFileError(`${file} is not valid YAML: ${(e as Error).message}`);
+    const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+    const error = doc.errors[0];
+    if (error !== undefined) {
+        const at = error.linePos?.[0];
+        throw new StackFileError(
+            `${shown(file)} is not valid YAML${at ? ` at line ${at.line}, column ${at.col}` : ""}: ${error.code}`,
+        );
     }
+    const contents = doc.contents;
+    if (contents !== null && !isMap(contents) && !isSeq(contents) && !isScalar(contents)) {
+        throw new StackFileError(`${shown(file)} is not a YAML document`);
+    }
+    return doc.toJS({ maxAliasCount: 100 }) as unknown;
+}
+
+/** The system's reason (`ENOENT`, `EACCES`, `EISDIR`), without the path repeated. */
+function reason(e: unknown): string {
+    const code = (e as { code?: string }).code;
+    const text: Record<string, string> = {
+        ENOENT: "it does not exist (a dangling link?)",
+        EACCES: "permission denied",
+        EISDIR: "it is a folder",
+        ELOOP: "too many symbolic links",
+    };
+    return (code && text[code]) ?? code ?? "unreadable";
 }

@@ -1,30 +1,26 @@
 /**
  * Validation of the whole stack config: the zod schema for shapes and ranges, then the checks that
- * span keys (links, port clashes, names). Every problem is reported at once, each naming the
- * config key and the bad value; nothing here touches Pulumi resources.
+ * span keys (links, names, port clashes) and the secret rules. Every problem is reported at once,
+ * each naming the config key; a value is shown only when the key is not a secret.
  */
 import { z } from "zod";
 import {
+    containerDatabaseSchema,
+    externalDatabaseSchema,
     PlainConfig,
     PROJECT,
+    ResolvedDatabase,
     SECRET_KEYS,
     SecretKey,
     SERVICE_KEY_PATTERN,
     serviceSchema,
+    StackConfig,
     stackConfigSchema,
+    ENV_NAME_PATTERN,
+    V1_KEYS,
 } from "./schema";
-import { envVarPrefix, RESERVED_ENV, looksSecret, linkEnvNames } from "./env";
-
-/** A validated stack config with every derived default resolved. */
-export interface StackConfig extends PlainConfig {
-    stack: string;
-    environment: string;
-    namePrefix: string;
-    /** Host the services use for the database: the DB network alias, or the external server. */
-    dbHost: string;
-    /** Names (never values) of the secret env vars per service, from `msa:secretEnv`. */
-    secretEnvNames: Record<string, string[]>;
-}
+import { envVarPrefix, RESERVED_ENV, linkEnvNames } from "./env";
+import { looksSecret } from "../lib/secretNames";
 
 export interface SecretPresence {
     /** Which secret keys the stack sets at all. */
@@ -33,39 +29,84 @@ export interface SecretPresence {
     secretEnvNames?: unknown;
 }
 
+export interface ConfigInput {
+    stack: string;
+    /** Plain values keyed without the namespace. */
+    raw: Record<string, unknown>;
+    secrets: SecretPresence;
+    /** Keys (without the namespace) that Pulumi holds as secrets. */
+    secretKeys?: ReadonlySet<string>;
+}
+
 export type ValidationResult = { ok: true; config: StackConfig } | { ok: false; errors: string[] };
 
-export function validateStackConfig(
-    stack: string,
-    raw: Record<string, unknown>,
-    secrets: SecretPresence,
-): ValidationResult {
+/** Keys that name or label things, or switch rules: a secret cannot go there. */
+const NEVER_SECRET = ["environment", "production", "namePrefix", "protect", "timezone"];
+const SECRET_CAPABLE = ["registry", "database", "services"] as const;
+
+export function validateStackConfig(input: ConfigInput): ValidationResult {
+    const { stack, raw, secrets } = input;
+    const secretKeys = input.secretKeys ?? new Set<string>();
     const errors: string[] = [];
-    const parsed = stackConfigSchema.safeParse(raw, { reportInput: true });
+    const shown = (path: readonly PropertyKey[], value: unknown) =>
+        secretKeys.has(String(path[0])) ? "[secret]" : showValue(value);
+
+    const v1 = Object.keys(raw).filter((k) => k in V1_KEYS);
+    for (const key of v1) {
+        errors.push(`${PROJECT}:${key} is a v1 key; use ${V1_KEYS[key]} instead`);
+    }
+    const current = Object.fromEntries(Object.entries(raw).filter(([k]) => !(k in V1_KEYS)));
+    const parsed = stackConfigSchema.safeParse(current, { reportInput: true });
     if (!parsed.success) {
-        errors.push(...parsed.error.issues.flatMap(formatIssue));
+        errors.push(...parsed.error.issues.flatMap((i) => formatIssue(i, raw, shown)));
+    }
+    for (const key of NEVER_SECRET.filter((k) => secretKeys.has(k))) {
+        errors.push(
+            `${PROJECT}:${key} is set as a secret, but it cannot be one (it names, labels or switches things); set it without --secret: pulumi config set ${PROJECT}:${key} <value>`,
+        );
     }
     for (const [key, meta] of Object.entries(SECRET_KEYS)) {
+        const full = `${PROJECT}:${key}`;
         if (meta.required && !secrets.present[key as SecretKey]) {
+            errors.push(`${full} is required (set it with: pulumi config set --secret ${full})`);
+        } else if (secrets.present[key as SecretKey] && !secretKeys.has(key)) {
             errors.push(
-                `${PROJECT}:${key} is required (set it with: pulumi config set --secret ${PROJECT}:${key})`,
+                `${full} is in plain text in the stack file; remove it and set it with: pulumi config set --secret ${full}`,
             );
         }
     }
     const secretEnvNames = checkSecretEnvShape(secrets.secretEnvNames, errors);
     // Cross-key checks run on every part that is well-formed, so one bad port does not hide
     // a dangling link elsewhere.
-    const plain = parsed.success ? parsed.data : wellFormedParts(raw);
+    const plain = parsed.success ? parsed.data : wellFormedParts(current);
+    const environment = plain.environment ?? defaultEnvironment(stack);
+    const namePrefix = plain.namePrefix ?? `${PROJECT}-${environment}`;
     const config: StackConfig = {
         ...plain,
         stack,
-        environment: plain.environment ?? defaultEnvironment(stack),
-        namePrefix: plain.namePrefix ?? `${PROJECT}-${defaultEnvironment(stack)}`,
-        dbHost: plain.dbHost ?? "database",
+        environment,
+        namePrefix,
+        protect: plain.protect ?? plain.production,
+        database: resolveDatabase(plain, stack, namePrefix),
         secretEnvNames,
+        secretKeys: new Set(SECRET_CAPABLE.filter((k) => secretKeys.has(k))),
     };
-    errors.push(...crossCheck(plain, config, raw));
+    errors.push(...crossCheck(config, raw));
     return errors.length > 0 ? { ok: false, errors } : { ok: true, config };
+}
+
+function resolveDatabase(plain: PlainConfig, stack: string, prefix: string): ResolvedDatabase {
+    const db = plain.database;
+    if (db === undefined || db.mode === "external") {
+        return db;
+    }
+    return {
+        ...db,
+        containerName: db.containerName ?? `${prefix}-db`,
+        // The stack name, not the prefix or environment: renaming those must not swap the data.
+        volumeName: db.volumeName ?? `${PROJECT}-${stack.toLowerCase()}-db-data`,
+        hostPort: db.hostPort ?? db.port,
+    };
 }
 
 /**
@@ -87,6 +128,7 @@ function wellFormedParts(raw: Record<string, unknown>): PlainConfig {
             return r.success && SERVICE_KEY_PATTERN.test(key) ? [[key, r.data]] : [];
         }),
     );
+    parts.production ??= true;
     return parts as PlainConfig;
 }
 
@@ -98,20 +140,17 @@ function defaultEnvironment(stack: string): string {
     return cleaned.length > 0 ? cleaned.slice(0, 63) : "stack";
 }
 
-function crossCheck(
-    plain: PlainConfig,
-    config: StackConfig,
-    raw: Record<string, unknown>,
-): string[] {
+function crossCheck(config: StackConfig, raw: Record<string, unknown>): string[] {
     const errors: string[] = [];
-    const services = Object.entries(plain.services);
+    const db = config.database;
     /** Every service the stack file names, well-formed or not: a link to any of them is known. */
     const named = isRecord(raw.services) ? Object.keys(raw.services) : [];
-    if (plain.dbMode === "external" && raw.dbHost === undefined) {
-        errors.push(`${PROJECT}:dbHost is required when ${PROJECT}:dbMode is external`);
-    }
     const prefixes = new Map<string, string>();
-    for (const [key, svc] of services) {
+    const aliases = new Map<string, string>();
+    if (db?.mode === "container") {
+        aliases.set(db.alias.toLowerCase(), `${PROJECT}:database.alias`);
+    }
+    for (const [key, svc] of Object.entries(config.services)) {
         const at = servicePath(key);
         const prefix = envVarPrefix(key);
         const clash = prefixes.get(prefix);
@@ -121,13 +160,16 @@ function crossCheck(
             );
         }
         prefixes.set(prefix, key);
-        if (plain.dbMode === "container" && key === config.dbHost) {
+        const other = aliases.get(key.toLowerCase());
+        if (other !== undefined) {
             errors.push(
-                `${at} uses the database's network alias "${key}" (${PROJECT}:dbHost); rename the service or set ${PROJECT}:dbHost`,
+                `${at} has the network alias "${key}", which ${other} already uses (Docker's DNS ignores case); rename the service`,
             );
         }
+        aliases.set(key.toLowerCase(), at);
         svc.links.forEach((link, i) => {
-            const target = plain.services[link];
+            const target = config.services[link];
+            const reserved = linkEnvNames(link).filter((n) => RESERVED_ENV.includes(n));
             if (link === key) {
                 errors.push(
                     `${at}.links[${i}] must name another service, got its own name ${JSON.stringify(link)}`,
@@ -135,6 +177,10 @@ function crossCheck(
             } else if (!named.includes(link)) {
                 errors.push(
                     `${at}.links[${i}] names unknown service ${showValue(link)}; known: ${named.map(shortText).join(", ")}`,
+                );
+            } else if (reserved.length > 0) {
+                errors.push(
+                    `${at}.links[${i}] names service ${JSON.stringify(link)}, whose link variables would overwrite the stack's own ${reserved.join(", ")}; rename that service`,
                 );
             } else if (target !== undefined && target.ports.length === 0) {
                 errors.push(
@@ -163,11 +209,11 @@ function crossCheck(
         }
     }
     for (const key of Object.keys(config.secretEnvNames)) {
-        if (!(key in plain.services)) {
+        if (!named.includes(key)) {
             errors.push(`${PROJECT}:secretEnv.${key} names unknown service ${JSON.stringify(key)}`);
         }
     }
-    errors.push(...hostPortClashes(plain), ...containerNameClashes(plain));
+    errors.push(...hostPortClashes(config), ...containerNameClashes(config));
     return errors;
 }
 
@@ -178,17 +224,17 @@ interface Published {
     protocol: string;
 }
 
-function hostPortClashes(plain: PlainConfig): string[] {
+function hostPortClashes(config: StackConfig): string[] {
     const published: Published[] = [];
-    if (plain.dbMode === "container") {
+    if (config.database?.mode === "container") {
         published.push({
-            key: `${PROJECT}:dbHostPort`,
-            address: plain.dbBindAddress,
-            port: plain.dbHostPort ?? plain.dbPort,
+            key: `${PROJECT}:database.hostPort`,
+            address: config.database.bindAddress,
+            port: config.database.hostPort,
             protocol: "tcp",
         });
     }
-    for (const [key, svc] of Object.entries(plain.services)) {
+    for (const [key, svc] of Object.entries(config.services)) {
         svc.ports.forEach((p, i) => {
             if (p.host !== undefined) {
                 published.push({
@@ -219,28 +265,34 @@ function hostPortClashes(plain: PlainConfig): string[] {
     return errors;
 }
 
-function containerNameClashes(plain: PlainConfig): string[] {
+/** Container names, defaults included, compared as Docker's DNS compares them: ignoring case. */
+function containerNameClashes(config: StackConfig): string[] {
     const seen = new Map<string, string>();
     const errors: string[] = [];
     const claim = (name: string, key: string) => {
-        const other = seen.get(name);
+        const other = seen.get(name.toLowerCase());
         if (other !== undefined) {
             errors.push(
                 `${key} must be unique, got ${JSON.stringify(name)}, which ${other} also uses`,
             );
         }
-        seen.set(name, key);
+        seen.set(name.toLowerCase(), key);
     };
-    if (plain.dbMode === "container" && plain.dbContainerName !== undefined) {
-        claim(plain.dbContainerName, `${PROJECT}:dbContainerName`);
+    if (config.database?.mode === "container") {
+        claim(config.database.containerName, `${PROJECT}:database.containerName`);
     }
-    for (const [key, svc] of Object.entries(plain.services)) {
-        if (svc.containerName !== undefined) {
-            claim(svc.containerName, `${servicePath(key)}.containerName`);
-        }
+    for (const [key, svc] of Object.entries(config.services)) {
+        claim(
+            svc.containerName ?? defaultContainerName(config.namePrefix, key),
+            `${servicePath(key)}.containerName`,
+        );
     }
     return errors;
 }
+
+/** A service's container name unless the stack names it. */
+export const defaultContainerName = (prefix: string, key: string): string =>
+    `${prefix}-${key.toLowerCase()}`;
 
 function checkSecretEnvShape(value: unknown, errors: string[]): Record<string, string[]> {
     if (value === undefined) {
@@ -254,17 +306,18 @@ function checkSecretEnvShape(value: unknown, errors: string[]): Record<string, s
     const names: Record<string, string[]> = {};
     for (const [svc, vars] of Object.entries(value)) {
         if (!Array.isArray(vars) || vars.some((v) => typeof v !== "string")) {
-            errors.push(`${at}.${svc} must be a map of NAME: value`);
+            errors.push(`${at}${formatPath([svc])} must be a map of NAME: value`);
             continue;
         }
-        const valid = (vars as string[]).filter((name) => {
-            const ok = /^[A-Za-z_][A-Za-z0-9_]*$/.test(name);
+        names[svc] = (vars as string[]).filter((name) => {
+            const ok = ENV_NAME_PATTERN.test(name);
             if (!ok) {
-                errors.push(`${at}.${svc}.${name} must be a valid environment variable name`);
+                errors.push(
+                    `${at}${formatPath([svc])} has a bad name ${showValue(name)}: must be a valid environment variable name`,
+                );
             }
             return ok;
         });
-        names[svc] = valid;
     }
     return names;
 }
@@ -277,8 +330,11 @@ function servicePath(key: string): string {
     return `${PROJECT}:services${formatPath([key])}`;
 }
 
+const MAX_SHOWN = 60;
+const WORD = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+
 /**
- * `msa:services.orders.ports[0].host`; keys that are not plain words are quoted, and a huge key is
+ * `.services.orders.ports[0].host`; keys that are not plain words are quoted, and a huge key is
  * cut short like a bad value, so a message stays one readable line.
  */
 export function formatPath(path: readonly PropertyKey[]): string {
@@ -286,22 +342,20 @@ export function formatPath(path: readonly PropertyKey[]): string {
         .map((seg) =>
             typeof seg === "number"
                 ? `[${seg}]`
-                : /^[A-Za-z_][A-Za-z0-9_-]*$/.test(String(seg)) && String(seg).length <= MAX_SHOWN
+                : WORD.test(String(seg)) && String(seg).length <= MAX_SHOWN
                   ? `.${String(seg)}`
                   : `[${showValue(String(seg))}]`,
         )
         .join("");
 }
 
-function keyPath(path: readonly PropertyKey[]): string {
+/** `msa:services.orders.ports[0].host` */
+export function keyPath(path: readonly PropertyKey[]): string {
     const [head, ...rest] = path;
     const name = String(head);
-    const shown =
-        /^[A-Za-z_][A-Za-z0-9_-]*$/.test(name) && name.length <= MAX_SHOWN ? name : showValue(name);
+    const shown = WORD.test(name) && name.length <= MAX_SHOWN ? name : showValue(name);
     return `${PROJECT}:${shown}${formatPath(rest)}`;
 }
-
-const MAX_SHOWN = 60;
 
 /** A name as a message lists it: cut short when huge. */
 function shortText(text: string): string {
@@ -318,14 +372,21 @@ export function showValue(value: unknown): string {
     } catch {
         text = String(value);
     }
-    return text.length > MAX_SHOWN
-        ? `${text.slice(0, MAX_SHOWN)}…(${text.length} characters)`
-        : text;
+    return shortText(text);
 }
 
-function formatIssue(issue: z.core.$ZodIssue): string[] {
+const DB_KEYS = {
+    container: Object.keys(containerDatabaseSchema.shape),
+    external: Object.keys(externalDatabaseSchema.shape),
+};
+
+function formatIssue(
+    issue: z.core.$ZodIssue,
+    raw: Record<string, unknown>,
+    shown: (path: readonly PropertyKey[], value: unknown) => string,
+): string[] {
     if (issue.code === "unrecognized_keys") {
-        return issue.keys.map((k) => `${keyPath([...issue.path, k])} is not a known key`);
+        return issue.keys.map((k) => unknownKey([...issue.path, k], raw));
     }
     const at = keyPath(issue.path);
     const input = (issue as { input?: unknown }).input;
@@ -338,5 +399,26 @@ function formatIssue(issue: z.core.$ZodIssue): string[] {
             `${keyPath(issue.path.slice(0, -1))} has a bad key ${showValue(bad)}: ${issue.issues[0]?.message ?? issue.message}`,
         ];
     }
-    return [`${at} ${issue.message}, got ${showValue(input)}`];
+    if (issue.code === "invalid_union" && issue.path.join(".") === "database.mode") {
+        return [`${at} must be container or external, got ${shown(issue.path, modeOf(raw))}`];
+    }
+    return [`${at} ${issue.message}, got ${shown(issue.path, input)}`];
+}
+
+function modeOf(raw: Record<string, unknown>): unknown {
+    return isRecord(raw.database) ? raw.database.mode : raw.database;
+}
+
+/** A key the schema does not know; in `msa:database`, one that belongs to the other mode. */
+function unknownKey(path: PropertyKey[], raw: Record<string, unknown>): string {
+    const at = keyPath(path);
+    const key = String(path[path.length - 1]);
+    if (path.length === 2 && path[0] === "database") {
+        const mode = String(modeOf(raw) ?? "container");
+        const other = mode === "external" ? "container" : "external";
+        if (DB_KEYS[other].includes(key)) {
+            return `${at} means nothing when ${PROJECT}:database.mode is ${mode} (it is ${other === "external" ? "an" : "a"} ${other}-mode key); remove it`;
+        }
+    }
+    return `${at} is not a known key`;
 }

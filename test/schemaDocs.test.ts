@@ -6,11 +6,30 @@ import * as fs from "fs";
 import * as path from "path";
 import { z } from "zod";
 import { readProjectFile } from "../config/stackFiles";
-import { SECRET_KEYS, stackConfigSchema } from "../config/schema";
+import {
+    clientSchema,
+    containerDatabaseSchema,
+    dbImageSchema,
+    externalDatabaseSchema,
+    healthcheckSchema,
+    registrySchema,
+    SECRET_KEYS,
+    stackConfigSchema,
+} from "../config/schema";
 import { ROOT } from "./helpers";
 
 const shape = stackConfigSchema.shape as Record<string, z.ZodType>;
 const ALL_KEYS = [...Object.keys(shape), ...Object.keys(SECRET_KEYS)].sort();
+
+/** Every nested key an operator can set, as the README names it. */
+const NESTED_KEYS = [
+    ...Object.keys(registrySchema.shape).map((k) => `registry.${k}`),
+    ...Object.keys(containerDatabaseSchema.shape).map((k) => `database.${k}`),
+    ...Object.keys(externalDatabaseSchema.shape).map((k) => `database.${k}`),
+    ...Object.keys(clientSchema.shape).map((k) => `database.client.${k}`),
+    ...Object.keys(dbImageSchema.shape).map((k) => `database.image.${k}`),
+    ...Object.keys(healthcheckSchema.shape).map((k) => `database.healthcheck.${k}`),
+];
 
 /** The schema's default for a key, or undefined when it has none. */
 function schemaDefault(key: string): unknown {
@@ -19,14 +38,14 @@ function schemaDefault(key: string): unknown {
 }
 
 describe("Pulumi.yaml", () => {
-    const declared = readProjectFile(ROOT).config ?? {};
+    const declared = readProjectFile(ROOT).config;
 
     test("declares only keys the schema knows", () => {
         expect(Object.keys(declared).filter((k) => !ALL_KEYS.includes(k))).toEqual([]);
     });
 
     test.each(Object.keys(stackConfigSchema.shape))("%s: same default as the schema", (key) => {
-        const decl = declared[key] as { default?: unknown } | undefined;
+        const decl = declared[key];
         const def = schemaDefault(key);
         if (decl === undefined) {
             // Undeclared keys are the structured ones or optional ones without a default.
@@ -55,10 +74,17 @@ describe("Pulumi.yaml", () => {
 
 describe("README", () => {
     const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+    const documented = [...readme.matchAll(/^\| `msa:([A-Za-z.]+)[^`]*` \|/gm)].map((m) => m[1]);
 
-    test("documents every config key in its key table", () => {
-        const documented = [...readme.matchAll(/^\| `msa:([A-Za-z]+)[^`]*` \|/gm)].map((m) => m[1]);
-        expect([...new Set(documented)].sort()).toEqual(ALL_KEYS);
+    test("documents every top-level config key in its key table", () => {
+        const top = [...new Set(documented.filter((k) => !k?.includes(".")))].sort();
+        expect(top).toEqual(ALL_KEYS);
+    });
+
+    test("documents every nested key of registry and database", () => {
+        const nested = new Set(documented.filter((k) => k?.includes(".")));
+        expect(NESTED_KEYS.filter((k) => !nested.has(k))).toEqual([]);
+        expect([...nested].filter((k) => !NESTED_KEYS.includes(k as string))).toEqual([]);
     });
 
     test("shows the set-up and test commands CI runs", () => {

@@ -1,8 +1,16 @@
 /**
  * The program under the mock runtime, with the real stack files: what it declares, exactly.
  */
+import { createHash } from "crypto";
 import * as path from "path";
-import { Capture, CaptureConfigError, captureStack, isSecretValue, redact } from "../capture";
+import {
+    Capture,
+    CaptureConfigError,
+    captureStack,
+    isSecretValue,
+    MockHooks,
+    redact,
+} from "../capture";
 import {
     byName,
     CONTAINER,
@@ -15,8 +23,26 @@ import {
     VOLUME,
 } from "./helpers";
 
-const DIGEST = /^sha256:[0-9a-f]{64}$/;
 const secret = expect.objectContaining({ __secret: true });
+
+/** Digests as a registry would answer them: the capture alone never makes one up. */
+const digestOf = (name: string) => `sha256:${createHash("sha256").update(name).digest("hex")}`;
+const REGISTRY: MockHooks = {
+    call: (args) =>
+        args.token === "docker:index/getRegistryImage:getRegistryImage"
+            ? { name: args.inputs.name, sha256Digest: digestOf(String(args.inputs.name)) }
+            : undefined,
+    newResource: (args) =>
+        args.type === IMAGE
+            ? {
+                  id: `${args.name}-id`,
+                  state: {
+                      ...args.inputs,
+                      repoDigest: `${String(args.inputs.imageName).replace(/:[^:/]+$/, "")}@${digestOf(String(args.inputs.imageName))}`,
+                  },
+              }
+            : undefined,
+};
 
 const DB_ENV = [
     "DB_HOST=db_instance",
@@ -34,15 +60,15 @@ const DB_ENV = [
 describe("dev stack (the legacy compose setup)", () => {
     let dev: Capture;
     beforeAll(async () => {
-        dev = await captureStack({ stack: "dev" });
+        dev = await captureStack({ stack: "dev", hooks: REGISTRY, preview: false });
     });
 
     test("declares exactly the network, volume, DB image and container, and two services", () => {
         expect(countByType(dev)).toEqual({
-            "msa:registry:GitlabRegistry": 1,
             "msa:network:ServiceNetwork": 1,
             "msa:database:PostgresDatabase": 1,
             "msa:service:Microservice": 2,
+            "msa:registry:RegistryImage": 2,
             [PROVIDER]: 1,
             [NETWORK]: 1,
             [VOLUME]: 1,
@@ -51,11 +77,11 @@ describe("dev stack (the legacy compose setup)", () => {
             [CONTAINER]: 3,
         });
         const custom = dev.resources.filter((r) => r.custom && r.type !== PROVIDER);
-        expect(custom.every((r) => r.provider === "gitlab-provider")).toBe(true);
+        expect(custom.every((r) => r.provider === "docker")).toBe(true);
     });
 
     test("one provider carries the registry credentials", () => {
-        const provider = byName(dev, "gitlab-provider");
+        const provider = byName(dev, "docker");
         expect(isSecretValue(provider.inputs.registryAuth)).toBe(true);
         const auth = JSON.parse(
             (provider.inputs.registryAuth as { value: string }).value,
@@ -76,7 +102,8 @@ describe("dev stack (the legacy compose setup)", () => {
         });
         const volume = byName(dev, "database-volume");
         expect(volume.inputs).toMatchObject({ name: "sf1_db_storage", driver: "local" });
-        expect([volume.protect, volume.retainOnDelete]).toEqual([false, false]);
+        // Not protected (dev is not production), but never deleted with the stack.
+        expect([volume.protect, volume.retainOnDelete]).toEqual([false, true]);
     });
 
     test("the DB image is built from docker/db with base image and timezone as build args", () => {
@@ -111,18 +138,7 @@ describe("dev stack (the legacy compose setup)", () => {
             networksAdvanced: [{ name: "msa-dev-net", aliases: ["db_instance"] }],
             volumes: [{ volumeName: "sf1_db_storage", containerPath: "/var/lib/postgresql/data" }],
             healthcheck: {
-                tests: [
-                    "CMD",
-                    "pg_isready",
-                    "-h",
-                    "127.0.0.1",
-                    "-p",
-                    "5432",
-                    "-U",
-                    "postgres",
-                    "-d",
-                    "sf1_db",
-                ],
+                tests: ["CMD", "pg_isready", "-h", "127.0.0.1", "-p", "5432"],
                 interval: "1s",
                 timeout: "3s",
                 retries: 5,
@@ -138,6 +154,8 @@ describe("dev stack (the legacy compose setup)", () => {
             "PGPORT=5432",
             "PGDATA=/var/lib/postgresql/data",
             "TZ=Asia/Seoul",
+            "PGUSER=postgres",
+            "PGDATABASE=sf1_db",
         ]);
         expect(db.dependsOn.sort()).toEqual([
             "database-image",
@@ -152,8 +170,8 @@ describe("dev stack (the legacy compose setup)", () => {
         );
         expect(invoke?.token).toBe("docker:index/getRegistryImage:getRegistryImage");
         const image = byName(dev, "SERVICE_B-image");
-        const digest = (image.inputs.pullTriggers as string[])[0] as string;
-        expect(digest).toMatch(DIGEST);
+        const digest = digestOf("registry.gitlab.com/my-group/msa/service-b:latest");
+        expect(image.inputs.pullTriggers).toEqual([digest]);
         expect(image.inputs.name).toBe(
             `registry.gitlab.com/my-group/msa/service-b:latest@${digest}`,
         );
@@ -223,14 +241,14 @@ describe("dev stack (the legacy compose setup)", () => {
 describe("prod stack (external database)", () => {
     let prod: Capture;
     beforeAll(async () => {
-        prod = await captureStack({ stack: "prod" });
+        prod = await captureStack({ stack: "prod", hooks: REGISTRY, preview: false });
     });
 
     test("no DB image, container or volume at all", () => {
         expect(countByType(prod)).toEqual({
-            "msa:registry:GitlabRegistry": 1,
             "msa:network:ServiceNetwork": 1,
             "msa:service:Microservice": 2,
+            "msa:registry:RegistryImage": 2,
             [PROVIDER]: 1,
             [NETWORK]: 1,
             [REMOTE_IMAGE]: 2,
@@ -266,9 +284,13 @@ describe("the external-database toggle", () => {
     test("flipping dev to external removes the DB and points services at the server", async () => {
         const config = {
             ...stackConfig("dev"),
-            "msa:dbMode": "external",
-            "msa:dbHost": "10.1.2.3",
-            "msa:dbPort": 6432,
+            "msa:database": {
+                mode: "external",
+                host: "10.1.2.3",
+                port: 6432,
+                name: "sf1_db",
+                schema: "sf1_schema",
+            },
         };
         const c = await captureStack({ stack: "dev", config });
         const types = c.resources.map((r) => r.type);
@@ -292,8 +314,7 @@ describe("secrets", () => {
     beforeAll(async () => {
         c = await captureStack({
             stack: "dev",
-            config: {
-                ...stackConfig("dev"),
+            secrets: {
                 "msa:dbPassword": PASSWORD,
                 "msa:registryPassword": TOKEN,
                 "msa:secretEnv": { SERVICE_B: { API_TOKEN: "tok-123" } },
@@ -359,8 +380,9 @@ describe("secrets", () => {
 describe("defaults and protection", () => {
     test("the DB port binds 127.0.0.1 unless configured otherwise", async () => {
         const config = stackConfig("dev");
-        delete config["msa:dbBindAddress"];
-        delete config["msa:dbHostPort"];
+        const db = config["msa:database"] as Record<string, unknown>;
+        delete db.bindAddress;
+        delete db.hostPort;
         const c = await captureStack({ stack: "dev", config });
         expect(byName(c, "database-container").inputs.ports).toEqual([
             { internal: 5432, external: 5432, ip: "127.0.0.1", protocol: "tcp" },
@@ -378,14 +400,45 @@ describe("defaults and protection", () => {
         expect([container.protect, container.retainOnDelete]).toEqual([true, false]);
     });
 
+    test("a stack that does not opt out of production is protected by default", async () => {
+        const config = stackConfig("dev");
+        delete config["msa:production"];
+        const c = await captureStack({ stack: "dev", config });
+        expect(byName(c, "database-volume").protect).toBe(true);
+        expect(byName(c, "database-container").protect).toBe(true);
+    });
+
     test("prod sets protection", () => {
         expect(stackConfig("prod")["msa:protect"]).toBe(true);
+    });
+
+    test("the DB image tag, when unset, is derived from the build context's content", async () => {
+        const config = stackConfig("dev");
+        delete (config["msa:database"] as { image?: unknown }).image;
+        const [a, b] = [
+            await captureStack({ stack: "dev", config }),
+            await captureStack({ stack: "dev", config }),
+        ];
+        const name = byName(a, "database-image").inputs.imageName;
+        expect(name).toMatch(/^registry\.gitlab\.com\/my-group\/msa\/db:src-[0-9a-f]{12}$/);
+        expect(byName(b, "database-image").inputs.imageName).toBe(name);
+        const other = await captureStack({
+            stack: "dev",
+            config: { ...config, "msa:timezone": "UTC" },
+        });
+        expect(byName(other, "database-image").inputs.imageName).not.toBe(name);
     });
 
     test("a local DB build is not pushed and runs by name", async () => {
         const c = await captureStack({
             stack: "dev",
-            config: { ...stackConfig("dev"), "msa:dbPushImage": false },
+            config: {
+                ...stackConfig("dev"),
+                "msa:database": {
+                    ...(stackConfig("dev")["msa:database"] as object),
+                    image: { tag: "dev", push: false },
+                },
+            },
         });
         const image = byName(c, "database-image");
         expect(image.inputs.skipPush).toBe(true);
@@ -399,7 +452,11 @@ describe("defaults and protection", () => {
 describe("invalid config creates nothing", () => {
     test("the program stops before declaring any resource", async () => {
         let created = 0;
-        const config = { ...stackConfig("dev"), "msa:dbPort": 70000, "msa:dbMode": "cloud" };
+        const config = {
+            ...stackConfig("dev"),
+            "msa:database": { mode: "cloud", port: 70000 },
+            "msa:dbPort": 5432,
+        };
         const attempt = captureStack({
             stack: "dev",
             config,
@@ -413,8 +470,8 @@ describe("invalid config creates nothing", () => {
         await expect(attempt).rejects.toThrow(CaptureConfigError);
         await expect(attempt).rejects.toMatchObject({
             errors: [
-                'msa:dbMode must be one of container, external, got "cloud"',
-                "msa:dbPort must be 1-65535, got 70000",
+                "msa:dbPort is a v1 key; use msa:database.port instead",
+                'msa:database.mode must be container or external, got "cloud"',
             ],
         });
         expect(created).toBe(0);
@@ -462,7 +519,7 @@ describe("the program gives the runtime a turn between services", () => {
         });
         // Answered before SERVICE_B was declared: everything but the services.
         expect(seenAtDeclaration.SERVICE_B).toEqual(
-            expect.arrayContaining(["database-container", "network-network", "gitlab-provider"]),
+            expect.arrayContaining(["database-container", "network-network", "docker"]),
         );
         expect(seenAtDeclaration.SERVICE_B?.some((n) => n.startsWith("SERVICE_"))).toBe(false);
         expect(seenAtDeclaration.SERVICE_D).toEqual(
@@ -479,5 +536,127 @@ describe("the program gives the runtime a turn between services", () => {
         await expect(attempt).rejects.toMatchObject({
             stack: expect.stringContaining("failsAfterTurn.ts"),
         });
+    });
+});
+
+describe("a secret wherever it appears in config", () => {
+    /** A value set with `pulumi config set --secret --path`: the whole key becomes secret. */
+    const secure = { secure: "v1:AAAA" };
+
+    test("a secret registry username reaches the provider and the push as a secret", async () => {
+        const config = stackConfig("dev");
+        (config["msa:registry"] as Record<string, unknown>).username = secure;
+        const c = await captureStack({ stack: "dev", config });
+        expect(isSecretValue(byName(c, "docker").inputs.registryAuth)).toBe(true);
+        const push = byName(c, "database-image").inputs.registry as Record<string, unknown>;
+        expect(isSecretValue(push.username)).toBe(true);
+        expect(JSON.stringify(redact(c.resources.map((r) => r.inputs)))).not.toContain(
+            "placeholder-msa-registry",
+        );
+    });
+
+    test("a secret database user is a secret in every env element that carries it", async () => {
+        const config = stackConfig("dev");
+        (config["msa:database"] as Record<string, unknown>).user = secure;
+        const c = await captureStack({ stack: "dev", config });
+        const dbEnv = byName(c, "database-container").inputs.envs as unknown[];
+        const svcEnv = byName(c, "SERVICE_B-container").inputs.envs as unknown[];
+        for (const [envs, name] of [
+            [dbEnv, "POSTGRES_USER="],
+            [dbEnv, "PGUSER="],
+            [svcEnv, "DB_USER="],
+        ] as const) {
+            const element = envs.find((e) => isSecretValue(e) && String(e.value).startsWith(name));
+            expect(element).toBeDefined();
+            expect(envs.filter((e) => typeof e === "string" && e.startsWith(name))).toEqual([]);
+        }
+        expect(isSecretValue(c.outputs.connectionString)).toBe(true);
+    });
+
+    test("a secret service env entry and command element flow on as secrets", async () => {
+        const config = stackConfig("dev");
+        const services = config["msa:services"] as Record<string, Record<string, unknown>>;
+        services.SERVICE_B = {
+            ...services.SERVICE_B,
+            env: { FEATURE_FLAGS: secure },
+            command: ["serve", "--flags", secure],
+        };
+        const c = await captureStack({ stack: "dev", config });
+        const b = byName(c, "SERVICE_B-container").inputs;
+        const envs = b.envs as unknown[];
+        expect(envs.filter((e) => typeof e === "string" && e.startsWith("FEATURE_FLAGS="))).toEqual(
+            [],
+        );
+        expect(
+            envs.some((e) => isSecretValue(e) && String(e.value).startsWith("FEATURE_FLAGS=")),
+        ).toBe(true);
+        expect((b.command as unknown[]).every(isSecretValue)).toBe(true);
+        // What only names or addresses things stays readable.
+        expect(b.name).toBe("SERVICE_B");
+    });
+
+    test("a plain password committed in the stack file is refused without echoing it", async () => {
+        const attempt = captureStack({
+            stack: "dev",
+            config: { ...stackConfig("dev"), "msa:dbPassword": "hunter2" },
+        });
+        await expect(attempt).rejects.toMatchObject({
+            errors: [
+                "msa:dbPassword is in plain text in the stack file; remove it and set it with: pulumi config set --secret msa:dbPassword",
+            ],
+        });
+        await expect(attempt).rejects.not.toThrow(/hunter2/);
+    });
+
+    test("a secret where a secret cannot go is refused, naming the key", async () => {
+        const attempt = captureStack({
+            stack: "dev",
+            config: { ...stackConfig("dev"), "msa:environment": secure },
+        });
+        await expect(attempt).rejects.toMatchObject({
+            errors: [
+                "msa:environment is set as a secret, but it cannot be one (it names, labels or switches things); set it without --secret: pulumi config set msa:environment <value>",
+            ],
+        });
+    });
+});
+
+describe("the README's switch to an external database keeps the data", () => {
+    const external = {
+        mode: "external",
+        host: "db.internal",
+        port: 5432,
+        name: "sf1_db",
+        schema: "sf1_schema",
+    };
+
+    test("protected stack → unprotect and up → switch and up: the volume is never deleted", async () => {
+        const dev = stackConfig("dev");
+        // Step 0: a protected container-mode stack.
+        const protectedStack = await captureStack({
+            stack: "dev",
+            config: { ...dev, "msa:protect": true },
+        });
+        const v0 = byName(protectedStack, "database-volume");
+        expect([v0.protect, v0.retainOnDelete]).toEqual([true, true]);
+        // Step 1: `msa:protect: false`, `pulumi up`: the volume is still retained on delete.
+        const unprotected = await captureStack({
+            stack: "dev",
+            config: { ...dev, "msa:protect": false },
+        });
+        const v1 = byName(unprotected, "database-volume");
+        expect([v1.protect, v1.retainOnDelete]).toEqual([false, true]);
+        expect(v1.inputs.name).toBe(v0.inputs.name);
+        // Step 2: switch to external: no volume is declared any more; the engine deletes what
+        // is no longer declared only as its last state allows, and that state says retain.
+        const switched = await captureStack({
+            stack: "dev",
+            config: { ...dev, "msa:protect": false, "msa:database": external },
+        });
+        expect(switched.resources.filter((r) => r.type === VOLUME)).toEqual([]);
+        expect(switched.resources.filter((r) => r.type === CONTAINER).map((r) => r.name)).toEqual([
+            "SERVICE_B-container",
+            "SERVICE_D-container",
+        ]);
     });
 });

@@ -1,0 +1,176 @@
+/**
+ * `Microservice` on its own, with plain `pulumi.runtime.setMocks` (as pulumi/examples
+ * `testing-unit-ts-mocks-jest`): what it declares from the endpoint it is given, and one exact
+ * message per bad argument.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { isRpcSecret } from "@pulumi/pulumi/runtime/rpc";
+
+const created: { type: string; name: string; inputs: Record<string, unknown> }[] = [];
+pulumi.runtime.setMocks(
+    {
+        newResource: (args) => {
+            created.push({ type: args.type, name: args.name, inputs: args.inputs });
+            return { id: `${args.name}-id`, state: args.inputs };
+        },
+        call: (args) => ({ ...args.inputs, sha256Digest: "sha256:feed" }),
+    },
+    "msa",
+    "test",
+    false,
+);
+
+import { externalDatabase, Microservice, MicroserviceArgs } from "../../components";
+
+const value = <T>(o: pulumi.Output<T>) => new Promise<T>((resolve) => o.apply(resolve));
+
+/** What a resource was registered with, once its registration has been answered. */
+async function inputsOf(svc: Microservice): Promise<Record<string, unknown>> {
+    const name = await value(svc.containerName);
+    const found = created.find(
+        (r) => r.type === "docker:index/container:Container" && unwrap(r.inputs.name) === name,
+    );
+    if (found === undefined) {
+        throw new Error(`no container ${name}`);
+    }
+    return found.inputs;
+}
+
+/** The mock runtime hands a list holding a secret over as one secret: unwrap it. */
+function unwrap(v: unknown): unknown {
+    return isRpcSecret(v) ? (v as { value: unknown }).value : v;
+}
+
+function args(over: Partial<MicroserviceArgs> = {}): MicroserviceArgs {
+    return {
+        repository: "registry.example.com/g/p/orders",
+        tag: "1.2.3",
+        containerName: "orders",
+        networkName: "net",
+        alias: "orders",
+        database: externalDatabase({
+            host: "db.internal",
+            port: 6432,
+            name: "app",
+            schema: "sales",
+            user: "app_user",
+            password: pulumi.secret("pw"),
+            client: { kind: "pg", dialect: "D", driverClassName: "Drv", type: "T" },
+        }),
+        ...over,
+    };
+}
+
+beforeEach(() => {
+    created.length = 0;
+});
+
+describe("Microservice", () => {
+    test("declares a registry image pinned by digest and a container running it", async () => {
+        const svc = new Microservice("orders", args());
+        expect(await value(svc.imageRef)).toBe("registry.example.com/g/p/orders:1.2.3@sha256:feed");
+        await inputsOf(svc);
+        expect(created.map((r) => `${r.type} ${r.name}`)).toEqual([
+            "msa:service:Microservice orders",
+            "msa:registry:RegistryImage orders",
+            "docker:index/remoteImage:RemoteImage orders-image",
+            "docker:index/container:Container orders-container",
+        ]);
+    });
+
+    test("builds DB_* from the endpoint, TZ, then its own env, then the secrets", async () => {
+        const svc = new Microservice(
+            "orders",
+            args({
+                containerName: "orders-env",
+                timezone: "Asia/Seoul",
+                env: { NODENAME: "n1" },
+                secretEnv: { API_TOKEN: "t" },
+            }),
+        );
+        const envs = (await inputsOf(svc)).envs;
+        // The mock monitor sends a list holding a secret as one secret (the capture keeps it
+        // per element; see test/stack.test.ts).
+        expect(isRpcSecret(envs)).toBe(true);
+        expect(unwrap(envs)).toEqual([
+            "DB_HOST=db.internal",
+            "DB_PORT=6432",
+            "DB_NAME=app",
+            "DB_SCHEMA_NAME=sales",
+            "DB_USER=app_user",
+            "TZ=Asia/Seoul",
+            "DB_KIND=pg",
+            "DB_DIALECT=D",
+            "DB_DRIVER_CLASS_NAME=Drv",
+            "DB_TYPE=T",
+            "NODENAME=n1",
+            "DB_PASSWORD=pw",
+            "API_TOKEN=t",
+        ]);
+    });
+
+    test("publishes only ports with a host port; defaults tcp and 0.0.0.0", async () => {
+        const svc = new Microservice(
+            "orders",
+            args({
+                containerName: "orders-ports",
+                ports: [
+                    { container: 8080, host: 18080 },
+                    { container: 9000 },
+                    { container: 5353, host: 5353, bindAddress: "127.0.0.1", protocol: "udp" },
+                ],
+            }),
+        );
+        expect(await value(svc.endpoints)).toEqual([
+            "http://localhost:18080",
+            "http://127.0.0.1:5353",
+        ]);
+        const inputs = await inputsOf(svc);
+        expect(inputs.ports).toEqual([
+            { internal: 8080, external: 18080, ip: "0.0.0.0", protocol: "tcp" },
+            { internal: 5353, external: 5353, ip: "127.0.0.1", protocol: "udp" },
+        ]);
+        expect(inputs.restart).toBe("always");
+    });
+
+    test.each<[string, Partial<MicroserviceArgs>, string]>([
+        [
+            "an env name the endpoint sets",
+            { env: { DB_HOST: "x" } },
+            "Microservice bad: env DB_HOST is set from the database endpoint or timezone; remove it",
+        ],
+        [
+            "a secret env name the endpoint sets",
+            { secretEnv: { DB_PASSWORD: "x" } },
+            "Microservice bad: env DB_PASSWORD is set from the database endpoint or timezone; remove it",
+        ],
+        [
+            "an invalid env name",
+            { env: { "BAD-NAME": "x" } },
+            'Microservice bad: env name "BAD-NAME" is not a valid environment variable name',
+        ],
+        [
+            "a port out of range",
+            { ports: [{ container: 70000 }] },
+            "Microservice bad: ports[0].container must be 1-65535, got 70000",
+        ],
+        [
+            "a host port published twice",
+            {
+                ports: [
+                    { container: 80, host: 8080 },
+                    { container: 81, host: 8080 },
+                ],
+            },
+            "Microservice bad: ports[1].host 8080 is published twice",
+        ],
+        [
+            "an alias that is not one DNS label",
+            { alias: "orders.internal" },
+            'Microservice bad: alias must be one DNS label, got "orders.internal"',
+        ],
+    ])("refuses %s before declaring anything", (_what, over, message) => {
+        expect(() => new Microservice("bad", args(over))).toThrow(message);
+        expect(created.filter((r) => r.name.startsWith("bad"))).toEqual([]);
+    });
+});
