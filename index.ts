@@ -43,17 +43,19 @@ const secretIf = (
 ): pulumi.Input<string> => (cfg.secretKeys.has(key) ? pulumi.secret(value) : value);
 
 export = async () => {
-    const registryUser = secretIf("registry", cfg.registry.username);
+    const registry = cfg.registry;
+    /** Registry credentials, for pulls (the provider) and pushes (built images). */
+    const push = registry && {
+        server: registry.server,
+        username: secretIf("registry", registry.username),
+        password: registryPassword,
+    };
     const provider = new docker.Provider(
         "docker",
         {
             host: dockerHost,
-            registryAuth: [
-                {
-                    address: cfg.registry.server,
-                    username: registryUser,
-                    password: registryPassword,
-                },
+            registryAuth: push && [
+                { address: push.server, username: push.username, password: push.password },
             ],
         },
         // Stacks deployed before v2 created it inside the GitlabRegistry component.
@@ -81,20 +83,11 @@ export = async () => {
             ? new PostgresDatabase(
                   "database",
                   {
-                      // Relative to where `pulumi` runs (the project folder), as the provider reads it.
-                      buildContext:
-                          path.relative(process.cwd(), path.join(projectRoot(), "docker", "db")) ||
-                          ".",
+                      buildContext: fromRoot(db.image.context),
                       imageRepository: dbRepository(cfg, db.image.name),
                       imageTag: db.image.tag,
                       baseImage: db.image.base,
-                      push: db.image.push
-                          ? {
-                                server: cfg.registry.server,
-                                username: registryUser,
-                                password: registryPassword,
-                            }
-                          : undefined,
+                      push: db.image.push ? push : undefined,
                       networkName: network.networkName,
                       alias: db.alias,
                       containerName: db.containerName,
@@ -136,8 +129,14 @@ export = async () => {
         const service = new Microservice(
             key,
             {
-                repository: serviceRepository(cfg, key),
-                tag: svc.tag,
+                image: svc.build
+                    ? {
+                          repository: serviceRepository(cfg, key),
+                          tag: svc.tag,
+                          build: { ...svc.build, context: fromRoot(svc.build.context) },
+                          push: svc.build.push ? push : undefined,
+                      }
+                    : { repository: serviceRepository(cfg, key), tag: svc.tag ?? "" },
                 containerName: containerName(cfg, key),
                 networkName: network.networkName,
                 alias: key,
@@ -182,6 +181,11 @@ export = async () => {
         ),
     };
 };
+
+/** A folder of the project, relative to where `pulumi` runs (the provider reads it from there). */
+function fromRoot(folder: string): string {
+    return path.relative(process.cwd(), path.join(projectRoot(), folder)) || ".";
+}
 
 /**
  * Gives the Pulumi runtime a turn to take in the engine's answers to what has been declared so far.

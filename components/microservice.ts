@@ -1,5 +1,8 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import * as fs from "fs";
+import * as path from "path";
+import { contextTag } from "../lib/buildContext";
 import { RESERVED_ENV } from "../lib/databaseEnv";
 import type { DatabaseEndpoint } from "./databaseEndpoint";
 import { toLabels } from "./labels";
@@ -16,11 +19,38 @@ export interface MicroservicePort {
     protocol?: "tcp" | "udp";
 }
 
+/** Where the service's image comes from: a registry (pinned by digest), or a build here. */
+export type MicroserviceImage =
+    | {
+          /** `<server>/<namespace>/<project>/<image>`, resolved through the caller's provider. */
+          repository: pulumi.Input<string>;
+          /** Tag to resolve; the container runs the digest it points at when deployed. */
+          tag: pulumi.Input<string>;
+          build?: undefined;
+      }
+    | {
+          /** Name of the built image (and where it is pushed). */
+          repository: string;
+          /** Default: `src-<hash>` of the build context and args. */
+          tag?: string;
+          build: {
+              /** Folder with the Dockerfile, relative to the working directory. */
+              context: string;
+              /** Relative to the context. Default `Dockerfile`. */
+              dockerfile?: string;
+              args?: Record<string, string>;
+              target?: string;
+          };
+          /** Registry credentials to push with; omitted, the image stays on the Docker host. */
+          push?: {
+              server: pulumi.Input<string>;
+              username: pulumi.Input<string>;
+              password: pulumi.Input<string>;
+          };
+      };
+
 export interface MicroserviceArgs {
-    /** `<server>/<namespace>/<project>/<image>`, resolved through the caller's Docker provider. */
-    repository: pulumi.Input<string>;
-    /** Tag to resolve; the container runs the digest the tag points at when the stack is deployed. */
-    tag: pulumi.Input<string>;
+    image: MicroserviceImage;
     containerName: pulumi.Input<string>;
     /** Network to join; the service is reachable there by `alias`. */
     networkName: pulumi.Input<string>;
@@ -57,18 +87,14 @@ export class Microservice extends pulumi.ComponentResource {
     constructor(name: string, args: MicroserviceArgs, opts?: pulumi.ComponentResourceOptions) {
         checkArgs(name, args);
         super("msa:service:Microservice", name, {}, opts);
-        const image = new RegistryImage(
-            name,
-            { repository: args.repository, tag: args.tag },
-            { parent: this },
-        );
+        const imageRef = declareImage(this, name, args.image);
         const ports = args.ports ?? [];
         const published = ports.filter((p) => p.host !== undefined);
         const container = new docker.Container(
             `${name}-container`,
             {
                 name: args.containerName,
-                image: image.ref,
+                image: imageRef,
                 envs: serviceEnvs(args),
                 ports: published.map((p) => ({
                     internal: p.container,
@@ -84,7 +110,7 @@ export class Microservice extends pulumi.ComponentResource {
             },
             { parent: this, dependsOn: args.database.readyAfter },
         );
-        this.imageRef = image.ref;
+        this.imageRef = imageRef;
         this.containerName = container.name;
         this.endpoints = pulumi.output(
             published.map((p) => `http://${displayAddress(p.bindAddress ?? "0.0.0.0")}:${p.host}`),
@@ -95,6 +121,36 @@ export class Microservice extends pulumi.ComponentResource {
             endpoints: this.endpoints,
         });
     }
+}
+
+/** The registry image pinned by digest, or the image built here (run by digest when pushed). */
+function declareImage(
+    parent: Microservice,
+    name: string,
+    image: MicroserviceImage,
+): pulumi.Output<string> {
+    if (image.build === undefined) {
+        return new RegistryImage(name, image, { parent }).ref;
+    }
+    const { build } = image;
+    const args = build.args ?? {};
+    const tag = image.tag ?? contextTag(build.context, { ...args, TARGET: build.target ?? "" });
+    const built = new docker.Image(
+        `${name}-image`,
+        {
+            imageName: `${image.repository}:${tag}`,
+            build: {
+                context: build.context,
+                dockerfile: path.join(build.context, build.dockerfile ?? "Dockerfile"),
+                args,
+                target: build.target,
+            },
+            skipPush: image.push === undefined,
+            registry: image.push,
+        },
+        { parent },
+    );
+    return image.push ? built.repoDigest : built.imageName;
 }
 
 /**
@@ -156,6 +212,12 @@ function checkArgs(name: string, args: MicroserviceArgs): void {
         }
         seen.add(key);
     });
+    const build = args.image.build;
+    if (build && !fs.existsSync(path.join(build.context, build.dockerfile ?? "Dockerfile"))) {
+        errors.push(
+            `image.build: ${JSON.stringify(path.join(build.context, build.dockerfile ?? "Dockerfile"))} does not exist`,
+        );
+    }
     if (!/^[A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?$/.test(args.alias)) {
         errors.push(`alias must be one DNS label, got ${JSON.stringify(args.alias)}`);
     }

@@ -3,21 +3,30 @@ import { gitlabRepository } from "../lib/imageRef";
 import { defaultContainerName } from "./validate";
 import { PROJECT, type StackConfig } from "./schema";
 
+/**
+ * `<server>/<namespace>/<project>/<image>` in the registry; a stack without one (everything built
+ * and kept on the Docker host) names its images `<prefix>/<image>`.
+ */
 export function serviceRepository(cfg: StackConfig, key: string): string {
     const svc = cfg.services[key];
     if (svc === undefined) {
         throw new Error(`unknown service ${key}`);
     }
-    return gitlabRepository({
-        server: cfg.registry.server,
-        namespace: svc.namespace ?? cfg.registry.namespace,
-        project: svc.project ?? cfg.registry.project,
-        image: svc.image,
-    });
+    const image = svc.image ?? key.toLowerCase().replace(/_/g, "-");
+    return cfg.registry === undefined
+        ? `${cfg.namePrefix}/${image}`
+        : gitlabRepository({
+              server: cfg.registry.server,
+              namespace: svc.namespace ?? cfg.registry.namespace,
+              project: svc.project ?? cfg.registry.project,
+              image,
+          });
 }
 
 export function dbRepository(cfg: StackConfig, image: string): string {
-    return gitlabRepository({ ...cfg.registry, image });
+    return cfg.registry === undefined
+        ? `${cfg.namePrefix}/${image}`
+        : gitlabRepository({ ...cfg.registry, image });
 }
 
 export const containerName = (cfg: StackConfig, key: string): string =>

@@ -37,7 +37,10 @@ export function loadStackConfig(): LoadedConfig {
     return {
         cfg: result.config,
         dbPassword: config.requireSecret("dbPassword"),
-        registryPassword: config.requireSecret("registryPassword"),
+        registryPassword:
+            result.config.registry === undefined
+                ? pulumi.secret("")
+                : config.requireSecret("registryPassword"),
         secretEnv: hasSecretEnv
             ? config.requireSecretObject<Record<string, Record<string, string>>>("secretEnv")
             : pulumi.secret<Record<string, Record<string, string>>>({}),

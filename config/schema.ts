@@ -131,15 +131,45 @@ export const portSchema = z
     })
     .strict();
 
+/** An image built from a folder of this repository (compose's `build:`). */
+export const buildSchema = z
+    .object({
+        /** Folder with the Dockerfile, relative to the project root. */
+        context: nonEmpty(1024).refine((p) => !p.startsWith("/") && !p.split("/").includes(".."), {
+            error: "must be a folder inside the project (relative, without ..)",
+        }),
+        /** Dockerfile, relative to the context. Default `Dockerfile`. */
+        dockerfile: nonEmpty(1024).optional(),
+        args: z
+            .record(
+                z.string().regex(ENV_NAME_PATTERN, "must be a valid build argument name"),
+                text(),
+                {
+                    error: "must be a map of NAME: value",
+                },
+            )
+            .default({}),
+        target: nonEmpty(128).optional(),
+        /** Push to the registry (and run by digest); false keeps it on the Docker host. */
+        push: bool().default(true),
+    })
+    .strict();
+
 export const serviceSchema = z
     .object({
-        /** Image name under `<server>/<namespace>/<project>/`. */
-        image: imagePath("image"),
+        /**
+         * Image name under `<server>/<namespace>/<project>/`: pulled, or (with `build`) the name
+         * the built image gets. Default with `build`: the service key in lower case.
+         */
+        image: imagePath("image").optional(),
+        /** Build the image from this repository instead of pulling it. */
+        build: buildSchema.optional(),
         /** GitLab project holding the image; defaults to `msa:registry.project`. */
         project: imagePath("project").optional(),
         /** GitLab group/namespace holding the image; defaults to `msa:registry.namespace`. */
         namespace: imagePath("namespace").optional(),
-        tag: tag(),
+        /** Required for a pulled image; with `build`, default: derived from the build context. */
+        tag: tag().optional(),
         /** `NODENAME` in the container's env. */
         nodeName: nonEmpty(255).optional(),
         containerName: resourceName("container").optional(),
@@ -217,6 +247,8 @@ export const dbImageSchema = z
     .object({
         /** Image name under `<server>/<namespace>/<project>/`. */
         name: imagePath("image").default("db"),
+        /** Folder of the DB image's Dockerfile, relative to the project root. */
+        context: nonEmpty(1024).default("docker/db"),
         /** Default: derived from the build context's content, so a commit always builds one tag. */
         tag: tag().optional(),
         /** Base image of `docker/db/Dockerfile`. */
@@ -287,7 +319,8 @@ export const stackConfigSchema = z
                 "must be a tz database name like Asia/Seoul",
             )
             .default("UTC"),
-        registry: registrySchema,
+        /** Required when any image is pulled from or pushed to a registry. */
+        registry: registrySchema.optional(),
         database: databaseSchema,
         services: z
             .record(
@@ -307,6 +340,7 @@ export const stackConfigSchema = z
     })
     .strict();
 
+export type BuildConfig = z.output<typeof buildSchema>;
 export type PortConfig = z.output<typeof portSchema>;
 export type ServiceConfig = z.output<typeof serviceSchema>;
 export type HealthcheckConfig = z.output<typeof healthcheckSchema>;
@@ -322,6 +356,7 @@ export type PlainConfigInput = z.input<typeof stackConfigSchema>;
 /** The secret keys, read with the secret getters, never validated by value. */
 export const SECRET_KEYS = {
     registryPassword: {
+        /** Required when the stack uses a registry (`msa:registry`). */
         required: true,
         description:
             "Registry password or GitLab deploy token (read_registry; write_registry to push the DB image).",

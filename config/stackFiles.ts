@@ -196,12 +196,13 @@ function readYaml(file: string): unknown {
         }
         throw new StackFileError(`cannot read ${shown(file)}: ${reason(e)}`);
     }
-    const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+    // `prettyErrors` adds line and column; the message itself (which quotes the file) is never shown.
+    const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
     const error = doc.errors[0];
     if (error !== undefined) {
         const at = error.linePos?.[0];
         throw new StackFileError(
-            `${shown(file)} is not valid YAML${at ? ` at line ${at.line}, column ${at.col}` : ""}: ${error.code}`,
+            `${shown(file)} is not valid YAML${at ? ` at line ${at.line}, column ${at.col}` : ""}: ${error.code.toLowerCase().replace(/_/g, " ")}`,
         );
     }
     const contents = doc.contents;

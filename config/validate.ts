@@ -65,9 +65,18 @@ export function validateStackConfig(input: ConfigInput): ValidationResult {
             `${PROJECT}:${key} is set as a secret, but it cannot be one (it names, labels or switches things); set it without --secret: pulumi config set ${PROJECT}:${key} <value>`,
         );
     }
+    const plain = parsed.success ? parsed.data : wellFormedParts(current);
+    const registryUse = registryUses(plain);
+    if (registryUse.length > 0 && raw.registry === undefined) {
+        errors.push(`${PROJECT}:registry is required: ${registryUse[0]}`);
+    }
     for (const [key, meta] of Object.entries(SECRET_KEYS)) {
         const full = `${PROJECT}:${key}`;
-        if (meta.required && !secrets.present[key as SecretKey]) {
+        const required =
+            key === "registryPassword"
+                ? registryUse.length > 0 || raw.registry !== undefined
+                : meta.required;
+        if (required && !secrets.present[key as SecretKey]) {
             errors.push(`${full} is required (set it with: pulumi config set --secret ${full})`);
         } else if (secrets.present[key as SecretKey] && !secretKeys.has(key)) {
             errors.push(
@@ -78,7 +87,6 @@ export function validateStackConfig(input: ConfigInput): ValidationResult {
     const secretEnvNames = checkSecretEnvShape(secrets.secretEnvNames, errors);
     // Cross-key checks run on every part that is well-formed, so one bad port does not hide
     // a dangling link elsewhere.
-    const plain = parsed.success ? parsed.data : wellFormedParts(current);
     const environment = plain.environment ?? defaultEnvironment(stack);
     const namePrefix = plain.namePrefix ?? `${PROJECT}-${environment}`;
     const config: StackConfig = {
@@ -93,6 +101,22 @@ export function validateStackConfig(input: ConfigInput): ValidationResult {
     };
     errors.push(...crossCheck(config, raw));
     return errors.length > 0 ? { ok: false, errors } : { ok: true, config };
+}
+
+/** Why the stack needs a registry: every image it pulls or pushes, as a reason. */
+function registryUses(plain: PlainConfig): string[] {
+    const uses = Object.entries(plain.services ?? {}).flatMap(([key, svc]) =>
+        svc.build === undefined
+            ? [`${servicePath(key)} pulls its image from it`]
+            : svc.build.push
+              ? [`${servicePath(key)}.build.push is true`]
+              : [],
+    );
+    const db = plain.database;
+    if (db?.mode === "container" && db.image.push) {
+        uses.push(`${PROJECT}:database.image.push is true`);
+    }
+    return uses;
 }
 
 function resolveDatabase(plain: PlainConfig, stack: string, prefix: string): ResolvedDatabase {
@@ -152,6 +176,12 @@ function crossCheck(config: StackConfig, raw: Record<string, unknown>): string[]
     }
     for (const [key, svc] of Object.entries(config.services)) {
         const at = servicePath(key);
+        if (svc.build === undefined && svc.image === undefined) {
+            errors.push(`${at}.image is required (or give ${at}.build to build it here)`);
+        }
+        if (svc.build === undefined && svc.tag === undefined) {
+            errors.push(`${at}.tag is required for a pulled image`);
+        }
         const prefix = envVarPrefix(key);
         const clash = prefixes.get(prefix);
         if (clash !== undefined) {

@@ -61,7 +61,7 @@ describe("a valid config", () => {
         expect(c.namePrefix).toBe("msa-dev");
         expect(c.production).toBe(true);
         expect(c.protect).toBe(true);
-        expect(c.registry.server).toBe("registry.gitlab.com");
+        expect(c.registry?.server).toBe("registry.gitlab.com");
         expect(c.database).toEqual({
             mode: "container",
             alias: "database",
@@ -80,7 +80,7 @@ describe("a valid config", () => {
                 type: "postgresql_table",
             },
             healthcheck: { interval: "1s", timeout: "3s", retries: 5, startPeriod: "60s" },
-            image: { name: "db", base: "postgres:14", push: true },
+            image: { name: "db", context: "docker/db", base: "postgres:14", push: true },
         });
         expect(c.services.orders?.restart).toBe("always");
         expect(c.services.orders?.ports[0]).toEqual({

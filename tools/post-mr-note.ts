@@ -1,30 +1,25 @@
 /**
  * `ts-node tools/post-mr-note.ts --title <text> [--key <text>] [--out <file>] <file>...`: posts
  * the files (the preview job's `pulumi preview` and offline plan outputs) as one merge request
- * note through GitLab's notes API, authenticated with `GITLAB_API_TOKEN` (a CI/CD variable:
- * project access token with the `api` scope), and keeps that note up to date instead of adding
- * one per pipeline:
+ * note, through @gitbeaker/rest with `GITLAB_API_TOKEN` (project access token, `api` scope), and
+ * keeps that note up to date instead of adding one per pipeline.
  *
- * 1. `GET /user`: the token's own user, the only author whose note may be overwritten;
- * 2. `GET /projects/:id/merge_requests/:iid/notes`, newest first, 100 a page, at most
- *    `MAX_PAGES` pages: the newest note by that user whose first line is the key's marker,
- *    `<!-- msa-preview-note: <key> -->` (an HTML comment: hidden in the rendered note);
- * 3. `PUT .../notes/:note_id` with the new body if there is one, else `POST .../notes`.
+ * The note's first line is `<!-- msa-preview-note: <key> -->` (hidden when rendered). The key
+ * (`--key`, default the title) tells apart notes that must not overwrite each other; the pipeline
+ * passes the job name, since its title names the commit. The newest note with that first line by
+ * the token's own user is edited; anyone else's is never touched, even if it copies the marker.
+ * Any failed call fails the command, a failed look-up included: posting a new note then would
+ * leave a duplicate behind once the API is back, and the output is in the job artifacts anyway.
  *
- * The key (`--key`, default the title) tells apart notes that must not overwrite each other; the
- * pipeline passes the job name, since its title names the commit. Any failed call fails the
- * command, a failed look-up included: posting a new note then would leave a duplicate behind once
- * the API is back, and the output is in the job artifacts either way.
- *
- * Without the token (or outside a merge request pipeline) it prints one line and exits 0. Output
- * longer than GitLab's note limit is cut in the middle of each section with a marker; the key's
- * marker is kept. The token never reaches a log line or a message.
- * Exit 0 posted, updated or skipped, 1 API or CI-variable error, 2 usage error.
+ * Without the token (or outside a merge request pipeline) it prints one line and exits 0. The
+ * token never reaches a log line or a message. Exit 0 posted, updated or skipped, 1 API or
+ * CI-variable error, 2 usage error (tools/cli.ts).
  */
 import * as fs from "fs";
 import * as path from "path";
-import { parseArgs } from "util";
+import { GitbeakerRequestError, MergeRequestNotes, Users } from "@gitbeaker/rest";
 import { z } from "zod";
+import { CliIo, CliSpec, CommandError, exitWith, processIo, runCli, UsageError } from "./cli";
 
 /** GitLab rejects note bodies longer than 1,000,000 characters. */
 export const NOTE_LIMIT = 1_000_000;
@@ -37,110 +32,117 @@ export const PER_PAGE = 100;
 export const MAX_PAGES = 50;
 /** A longer key is refused: the marker must stay a negligible part of the note. */
 export const KEY_MAX = 200;
-/** How much of an error answer's body a message quotes. */
+/** How much of an error answer a message quotes: error pages are often whole HTML documents. */
 const EXCERPT_MAX = 200;
 
-const USAGE = "usage: post-mr-note --title <text> [--key <text>] [--out <file>] <file>...";
+const OPTIONS = {
+    title: { type: "string" },
+    key: { type: "string" },
+    out: { type: "string" },
+} as const;
+
+const CLI: CliSpec<typeof OPTIONS> = {
+    name: "post-mr-note",
+    usage: "usage: post-mr-note --title <text> [--key <text>] [--out <file>] <file>...",
+    options: OPTIONS,
+    required: ["title"],
+    positionals: true,
+};
 
 export interface NoteSection {
     title: string;
     content: string;
 }
 
-/** The merge request's notes endpoint, the current-user endpoint and the token for both. */
-export interface NotesApi {
-    notesUrl: string;
-    userUrl: string;
-    token: string;
+/** The merge request to write on, or why no note is posted. */
+export type NoteTarget =
+    | { kind: "send"; host: string; projectId: string; mrIid: number; token: string }
+    | { kind: "skip"; message: string };
+
+/** The command line; returns the exit code. */
+export function main(argv: string[], env: NodeJS.ProcessEnv, io = processIo): Promise<number> {
+    return runCli(
+        CLI,
+        argv,
+        ({ values, positionals }, out) => run(values, positionals, env, out),
+        io,
+    );
 }
 
-export interface ApiRequest {
-    method: "GET" | "POST" | "PUT";
-    url: string;
-    headers: Record<string, string>;
-    body?: string;
+async function run(
+    { title = "", key = title, out }: { title?: string; key?: string; out?: string },
+    files: string[],
+    env: NodeJS.ProcessEnv,
+    io: CliIo,
+): Promise<number> {
+    if (files.length === 0) {
+        throw new UsageError("no file to post");
+    }
+    if (key === "" || key.length > KEY_MAX) {
+        throw new UsageError(
+            `the note key (--key, default the title) must be 1-${KEY_MAX} characters, got ${key.length}`,
+        );
+    }
+    const missing = files.filter((f) => !fs.existsSync(f));
+    if (missing.length > 0) {
+        throw new UsageError(`no such file: ${missing.join(", ")}`);
+    }
+    const marker = noteMarker(key);
+    const sections = files.map((f) => ({
+        title: path.basename(f),
+        content: fs.readFileSync(f, "utf8"),
+    }));
+    const artifactsUrl = env.CI_JOB_URL && `${env.CI_JOB_URL}/artifacts/browse`;
+    const note = renderNote(title, sections, { artifactsUrl, marker });
+    if (out !== undefined) {
+        fs.writeFileSync(out, note);
+    }
+    const target = noteTarget(env);
+    if (target.kind === "skip") {
+        io.stdout(`${target.message}\n`);
+        return 0;
+    }
+    const result = await publishNote(target, note, marker);
+    const unsearched = result.searchedAll
+        ? ""
+        : ` (no earlier note among the newest ${MAX_PAGES * PER_PAGE} notes; older ones not searched)`;
+    io.stdout(
+        `${result.action} note ${result.id ?? "(no id in the answer)"} (${note.length} characters) on merge request !${target.mrIid}${unsearched}\n`,
+    );
+    return 0;
 }
-
-/** Whether to talk to the notes API, or skip with a one-line reason. */
-export type NotePlan = { kind: "send"; api: NotesApi } | { kind: "skip"; message: string };
-
-/** What was done: the note updated in place or a new one posted, and its id. */
-export interface NoteResult {
-    action: "updated" | "posted";
-    id: number | undefined;
-    /** False when MAX_PAGES pages were read without reaching the oldest note. */
-    searchedAll: boolean;
-}
-
-/** A CI variable the API call needs is missing while the token is set. */
-export class NoteConfigError extends Error {}
 
 /**
- * The notes API of the merge request, from the CI environment: CI_API_V4_URL, CI_PROJECT_ID,
- * CI_MERGE_REQUEST_IID (all predefined in merge request pipelines) and GITLAB_API_TOKEN.
+ * The merge request from the CI environment: CI_API_V4_URL, CI_PROJECT_ID, CI_MERGE_REQUEST_IID
+ * (predefined in merge request pipelines) and GITLAB_API_TOKEN.
  */
-export function planNotesApi(env: NodeJS.ProcessEnv): NotePlan {
-    const token = env.GITLAB_API_TOKEN;
-    if (token === undefined || token === "") {
-        return {
-            kind: "skip",
-            message:
-                "GITLAB_API_TOKEN is not set: merge request note not posted (the output is in the job artifacts)",
-        };
-    }
-    const iid = env.CI_MERGE_REQUEST_IID;
-    if (iid === undefined || iid === "") {
-        return {
-            kind: "skip",
-            message:
-                "CI_MERGE_REQUEST_IID is not set (not a merge request pipeline): merge request note not posted",
-        };
+export function noteTarget(env: NodeJS.ProcessEnv): NoteTarget {
+    const token = env.GITLAB_API_TOKEN ?? "";
+    const iid = env.CI_MERGE_REQUEST_IID ?? "";
+    if (token === "" || iid === "") {
+        const message =
+            token === ""
+                ? "GITLAB_API_TOKEN is not set: merge request note not posted (the output is in the job artifacts)"
+                : "CI_MERGE_REQUEST_IID is not set (not a merge request pipeline): merge request note not posted";
+        return { kind: "skip", message };
     }
     const missing = ["CI_API_V4_URL", "CI_PROJECT_ID"].filter((k) => (env[k] ?? "") === "");
     if (missing.length > 0) {
-        throw new NoteConfigError(
+        throw new CommandError(
             `${missing.join(" and ")} ${missing.length === 1 ? "is" : "are"} not set: cannot post the merge request note`,
         );
     }
+    // gitbeaker takes the server's URL and appends /api/v4 itself.
     const api = (env.CI_API_V4_URL ?? "").replace(/\/+$/, "");
-    const project = encodeURIComponent(env.CI_PROJECT_ID ?? "");
+    if (!api.endsWith("/api/v4")) {
+        throw new CommandError(`CI_API_V4_URL must end with /api/v4, got ${api}`);
+    }
     return {
         kind: "send",
-        api: {
-            notesUrl: `${api}/projects/${project}/merge_requests/${encodeURIComponent(iid)}/notes`,
-            userUrl: `${api}/user`,
-            token,
-        },
-    };
-}
-
-/** `GET /user`: who the token is, so that only its own notes are overwritten. */
-export function userRequest(api: NotesApi): ApiRequest {
-    return { method: "GET", url: api.userUrl, headers: { "PRIVATE-TOKEN": api.token } };
-}
-
-/** One page of the merge request's notes, newest first. */
-export function listRequest(api: NotesApi, page: number): ApiRequest {
-    const query = new URLSearchParams({
-        sort: "desc",
-        order_by: "created_at",
-        per_page: String(PER_PAGE),
-        page: String(page),
-    });
-    return {
-        method: "GET",
-        url: `${api.notesUrl}?${query.toString()}`,
-        headers: { "PRIVATE-TOKEN": api.token },
-    };
-}
-
-/** `PUT .../notes/:note_id` over the previous note if there is one, else `POST .../notes`. */
-export function writeRequest(api: NotesApi, body: string, previous?: number): ApiRequest {
-    return {
-        method: previous === undefined ? "POST" : "PUT",
-        url: previous === undefined ? api.notesUrl : `${api.notesUrl}/${previous}`,
-        headers: { "PRIVATE-TOKEN": api.token, "Content-Type": "application/json" },
-        body: JSON.stringify({ body }),
+        host: api.slice(0, -"/api/v4".length),
+        projectId: env.CI_PROJECT_ID ?? "",
+        mrIid: Number(iid),
+        token,
     };
 }
 
@@ -152,13 +154,17 @@ export function noteMarker(key: string): string {
     return `<!-- msa-preview-note: ${encodeURIComponent(key)} -->`;
 }
 
-/** The fields of GitLab's user and note objects that are used here. */
+/** The fields of GitLab's answers that are used here; anything else is not trusted blindly. */
 const WithId = z.object({ id: z.number() });
 const ListedNote = z.object({
     id: z.number(),
     body: z.string(),
     system: z.boolean().optional(),
     author: z.object({ id: z.number() }),
+});
+const NotesPage = z.object({
+    data: z.array(z.unknown()),
+    paginationInfo: z.object({ next: z.number().nullable() }),
 });
 
 /**
@@ -183,18 +189,69 @@ export function findPreviousNote(
     return ids.length > 0 ? Math.max(...ids) : undefined;
 }
 
-/**
- * The page after `current` that GitLab announces: `x-next-page` (empty on the last page), else
- * the `page` of the `Link` header's `rel="next"` URL. Only the number is taken, never the URL: the
- * token goes to CI_API_V4_URL and nowhere a header names. A page that does not come after
- * `current` ends the search, so a confused server cannot make it loop.
- */
-export function nextPage(headers: Pick<Headers, "get">, current: number): number | undefined {
-    const announced = headers.get("x-next-page") ?? linkNextPage(headers.get("link") ?? "");
-    const page = Number(announced);
-    return announced !== null && announced !== "" && Number.isInteger(page) && page > current
-        ? page
-        : undefined;
+/** Edits the token user's newest note that starts with `marker`, or posts a new one. */
+export async function publishNote(
+    target: Extract<NoteTarget, { kind: "send" }>,
+    body: string,
+    marker: string,
+): Promise<{ action: "updated" | "posted"; id: number | undefined; searchedAll: boolean }> {
+    const { host, token, projectId, mrIid } = target;
+    const call = <T>(what: string, request: () => Promise<T>) => callGitLab(target, what, request);
+    const users = new Users({ host, token });
+    const notes = new MergeRequestNotes({ host, token });
+
+    const user = WithId.safeParse(
+        await call("read the token's user", () => users.showCurrentUser()),
+    );
+    if (!user.success) {
+        throw new CommandError("GitLab answered GET /user without a user id");
+    }
+    // Page by page rather than gitbeaker's `maxPages`: that reads every page before returning,
+    // and bounds the notes read, not the pages, so a server announcing empty pages never ends.
+    let page: number | null = 1;
+    let previous: number | undefined;
+    try {
+        for (let read = 0; read < MAX_PAGES && page !== null && previous === undefined; read++) {
+            const current: number = page;
+            const answer = NotesPage.safeParse(
+                await call(`list the notes of merge request !${mrIid} (page ${current})`, () =>
+                    notes.all(projectId, mrIid, {
+                        sort: "desc",
+                        orderBy: "created_at",
+                        perPage: PER_PAGE,
+                        page: current,
+                        showExpanded: true,
+                    }),
+                ),
+            );
+            if (!answer.success) {
+                throw new CommandError(
+                    `GitLab answered GET .../merge_requests/${mrIid}/notes?page=${current} with something other than a list`,
+                );
+            }
+            previous = findPreviousNote(answer.data.data, marker, user.data.id);
+            // A page that does not come after this one ends the search: no loop on a confused server.
+            const next = answer.data.paginationInfo.next;
+            page = next !== null && next > current ? next : null;
+        }
+    } catch (err) {
+        throw new CommandError(
+            `${(err as Error).message} (no note posted: the previous one could not be looked up; the output is in the job artifacts)`,
+        );
+    }
+    if (previous !== undefined) {
+        const id = previous;
+        await call(`update note ${id}`, () => notes.edit(projectId, mrIid, id, { body }));
+        return { action: "updated", id, searchedAll: true };
+    }
+    const written = WithId.safeParse(
+        await call("post the note", () => notes.create(projectId, mrIid, body)),
+    );
+    return {
+        action: "posted",
+        id: written.success ? written.data.id : undefined,
+        searchedAll: page === null,
+    };
 }
 
 /**
@@ -210,8 +267,7 @@ export function renderNote(
 ): string {
     const limit = options.limit ?? NOTE_LIMIT;
     const markerLine = options.marker !== undefined ? `${options.marker}\n` : "";
-    const footer =
-        options.artifactsUrl !== undefined ? `\nFull output: ${options.artifactsUrl}\n` : "";
+    const footer = options.artifactsUrl ? `\nFull output: ${options.artifactsUrl}\n` : "";
     // A file's final newline would show as an empty line at the end of its code block.
     sections = sections.map((s) => ({ title: s.title, content: s.content.replace(/\n+$/, "") }));
     const fences = sections.map((s) => fence(s.content));
@@ -282,195 +338,39 @@ export function shareBudget(lengths: number[], budget: number): number[] {
 }
 
 /**
- * Overwrites the newest note that the token's user wrote with `marker` as its first line, or
- * posts a new one if there is none. Errors name the request and GitLab's answer, never the token.
+ * One API call. Its failure becomes one line naming the request and GitLab's answer (status and
+ * an excerpt), or why GitLab could not be reached; the token is masked before the excerpt is cut,
+ * since a cut could leave the start of the token unmasked.
  */
-export async function publishNote(
-    api: NotesApi,
-    body: string,
-    marker: string,
-    fetchImpl: typeof fetch = fetch,
-): Promise<NoteResult> {
-    const user = WithId.safeParse((await callApi(userRequest(api), fetchImpl)).json);
-    if (!user.success) {
-        throw new Error(`GitLab answered GET ${api.userUrl} without a user id`);
-    }
-    let previous: { id: number | undefined; searchedAll: boolean };
+async function callGitLab<T>(
+    target: { host: string; token: string },
+    what: string,
+    request: () => Promise<T>,
+): Promise<T> {
     try {
-        previous = await searchNotes(api, marker, user.data.id, fetchImpl);
+        return await request();
     } catch (err) {
-        throw new Error(
-            `${(err as Error).message} (no note posted: the previous one could not be looked up; the output is in the job artifacts)`,
+        if (err instanceof GitbeakerRequestError && err.cause !== undefined) {
+            const { request: sent, response, description } = err.cause;
+            const answer = mask(description, target.token).replace(/\s+/g, " ").trim();
+            throw new CommandError(
+                `GitLab answered ${response.status} ${response.statusText} to ${sent.method} ${sent.url}: ${answer.length <= EXCERPT_MAX ? answer : `${answer.slice(0, EXCERPT_MAX)}…`}`,
+            );
+        }
+        // fetch's "fetch failed" says little; its cause names the refused connection or DNS error.
+        const e = err as Error & { cause?: { message?: string } };
+        const reason =
+            e.cause?.message !== undefined ? `${e.message} (${e.cause.message})` : e.message;
+        throw new CommandError(
+            mask(`could not ${what} at ${target.host}: ${reason}`, target.token),
         );
     }
-    const answer = await callApi(writeRequest(api, body, previous.id), fetchImpl);
-    const written = WithId.safeParse(answer.json);
-    return {
-        action: previous.id === undefined ? "posted" : "updated",
-        id: previous.id ?? (written.success ? written.data.id : undefined),
-        searchedAll: previous.searchedAll,
-    };
-}
-
-export interface Io {
-    log(line: string): void;
-    error(line: string): void;
-}
-
-/** The command line; returns the exit code. */
-export async function main(
-    argv: string[],
-    env: NodeJS.ProcessEnv,
-    io: Io,
-    fetchImpl: typeof fetch = fetch,
-): Promise<number> {
-    let values: { title?: string; key?: string; out?: string };
-    let files: string[];
-    try {
-        const parsed = parseArgs({
-            args: argv,
-            options: {
-                title: { type: "string" },
-                key: { type: "string" },
-                out: { type: "string" },
-            },
-            allowPositionals: true,
-        });
-        values = parsed.values;
-        files = parsed.positionals;
-    } catch (err) {
-        io.error(`${(err as Error).message}\n${USAGE}`);
-        return 2;
-    }
-    if (values.title === undefined || files.length === 0) {
-        io.error(USAGE);
-        return 2;
-    }
-    const key = values.key ?? values.title;
-    if (key === "" || key.length > KEY_MAX) {
-        io.error(
-            `the note key (--key, default the title) must be 1-${KEY_MAX} characters, got ${key.length}\n${USAGE}`,
-        );
-        return 2;
-    }
-    const unreadable = files.filter((f) => !fs.existsSync(f));
-    if (unreadable.length > 0) {
-        io.error(`no such file: ${unreadable.join(", ")}`);
-        return 2;
-    }
-    const marker = noteMarker(key);
-    const note = renderNote(
-        values.title,
-        files.map((f) => ({ title: path.basename(f), content: fs.readFileSync(f, "utf8") })),
-        {
-            artifactsUrl: env.CI_JOB_URL ? `${env.CI_JOB_URL}/artifacts/browse` : undefined,
-            marker,
-        },
-    );
-    if (values.out !== undefined) {
-        fs.writeFileSync(values.out, note);
-    }
-    try {
-        const plan = planNotesApi(env);
-        if (plan.kind === "skip") {
-            io.log(plan.message);
-            return 0;
-        }
-        const result = await publishNote(plan.api, note, marker, fetchImpl);
-        const unsearched = result.searchedAll
-            ? ""
-            : ` (no earlier note among the newest ${MAX_PAGES * PER_PAGE} notes; older ones not searched)`;
-        io.log(
-            `${result.action} note ${result.id ?? "(no id in the answer)"} (${note.length} characters) on merge request !${env.CI_MERGE_REQUEST_IID}${unsearched}`,
-        );
-        return 0;
-    } catch (err) {
-        io.error(mask((err as Error).message, env.GITLAB_API_TOKEN ?? ""));
-        return 1;
-    }
-}
-
-/** Pages through the notes, newest first, until the marker's note, the last page or MAX_PAGES. */
-async function searchNotes(
-    api: NotesApi,
-    marker: string,
-    authorId: number,
-    fetchImpl: typeof fetch,
-): Promise<{ id: number | undefined; searchedAll: boolean }> {
-    let page: number | undefined = 1;
-    for (let read = 0; read < MAX_PAGES && page !== undefined; read++) {
-        const request = listRequest(api, page);
-        const answer = await callApi(request, fetchImpl);
-        if (!Array.isArray(answer.json)) {
-            throw new Error(`GitLab answered GET ${request.url} with something other than a list`);
-        }
-        const id = findPreviousNote(answer.json, marker, authorId);
-        if (id !== undefined) {
-            return { id, searchedAll: true };
-        }
-        page = nextPage(answer.headers, page);
-    }
-    return { id: undefined, searchedAll: page === undefined };
-}
-
-/** Sends one request; an answer other than 2xx is an error with its status and an excerpt. */
-async function callApi(
-    request: ApiRequest,
-    fetchImpl: typeof fetch,
-): Promise<{ headers: Headers; json: unknown }> {
-    const token = request.headers["PRIVATE-TOKEN"] ?? "";
-    let response: Response;
-    try {
-        response = await fetchImpl(request.url, {
-            method: request.method,
-            headers: request.headers,
-            body: request.body,
-        });
-    } catch (err) {
-        throw new Error(mask(`could not reach ${request.url}: ${describe(err)}`, token));
-    }
-    const text = await response.text();
-    if (!response.ok) {
-        // Masked before it is cut: a cut could leave the start of the token unmasked.
-        throw new Error(
-            `GitLab answered ${response.status} ${response.statusText} to ${request.method} ${request.url}: ${excerpt(mask(text, token))}`,
-        );
-    }
-    try {
-        return { headers: response.headers, json: JSON.parse(text) as unknown };
-    } catch {
-        return { headers: response.headers, json: undefined }; // not the documented JSON
-    }
-}
-
-/** The `page` of the `rel="next"` link of an RFC 8288 `Link` header, or null. */
-function linkNextPage(link: string): string | null {
-    // `<url>; rel="next", <url>; rel="last"`: GitLab's URLs hold no commas or angle brackets.
-    for (const part of link.split(",")) {
-        const match = /^\s*<([^>]*)>(.*)$/.exec(part);
-        if (match?.[1] !== undefined && /;\s*rel="?next"?\s*(;|$)/.test(match[2] ?? "")) {
-            return new URL(match[1], "http://relative.invalid").searchParams.get("page");
-        }
-    }
-    return null;
-}
-
-/** One line of at most EXCERPT_MAX characters: error pages are often whole HTML documents. */
-function excerpt(text: string): string {
-    const line = text.replace(/\s+/g, " ").trim();
-    return line.length <= EXCERPT_MAX ? line : `${line.slice(0, EXCERPT_MAX)}…`;
 }
 
 /** A fence longer than any backtick run in the content, so the content cannot close it. */
 function fence(content: string): string {
     const longest = Math.max(0, ...(content.match(/`+/g) ?? []).map((run) => run.length));
     return "`".repeat(Math.max(3, longest + 1));
-}
-
-/** fetch's "fetch failed" says little; the cause names the refused connection or DNS error. */
-function describe(err: unknown): string {
-    const e = err as Error & { cause?: { message?: string } };
-    return e.cause?.message !== undefined ? `${e.message} (${e.cause.message})` : String(e.message);
 }
 
 function escapeHtml(text: string): string {
@@ -493,14 +393,5 @@ function safeSlice(text: string, start: number, end: number): string {
 }
 
 if (require.main === module) {
-    main(process.argv.slice(2), process.env, {
-        log: (line) => console.log(line),
-        error: (line) => console.error(line),
-    }).then(
-        (code) => process.exit(code),
-        (err: unknown) => {
-            console.error(mask(String(err), process.env.GITLAB_API_TOKEN ?? ""));
-            process.exit(1);
-        },
-    );
+    exitWith(main(process.argv.slice(2), process.env));
 }

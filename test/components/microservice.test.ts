@@ -43,8 +43,7 @@ function unwrap(v: unknown): unknown {
 
 function args(over: Partial<MicroserviceArgs> = {}): MicroserviceArgs {
     return {
-        repository: "registry.example.com/g/p/orders",
-        tag: "1.2.3",
+        image: { repository: "registry.example.com/g/p/orders", tag: "1.2.3" },
         containerName: "orders",
         networkName: "net",
         alias: "orders",

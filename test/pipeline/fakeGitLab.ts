@@ -1,9 +1,10 @@
 /**
- * A stand-in for the part of GitLab's REST API that tools/post-mr-note.ts uses, served by
- * node:http on 127.0.0.1 (random port): `GET /user`, `GET` and `POST
+ * A stand-in for the part of GitLab's REST API that tools/post-mr-note.ts uses through
+ * @gitbeaker/rest, served by node:http on 127.0.0.1 (random port): `GET /user`, `GET` and `POST
  * /projects/:id/merge_requests/:iid/notes` (sort, order_by, page, per_page up to 100, with the
- * `x-*` paging headers and `Link`), and `PUT .../notes/:note_id` (the author's own notes only).
- * Requests without the right `PRIVATE-TOKEN` get GitLab's 401.
+ * `x-*` paging headers and `Link`, as GitLab's offset pagination sends them), and `PUT
+ * .../notes/:note_id` (the author's own notes only). Requests without the right `PRIVATE-TOKEN`
+ * get GitLab's 401.
  */
 import * as http from "http";
 import { AddressInfo } from "net";
@@ -26,10 +27,22 @@ export interface RecordedRequest {
 type Route = "user" | "list" | "post" | "put";
 
 /**
- * How the list announces the next page: GitLab's `x-next-page` and `Link` headers, `Link` only,
- * or a broken server that announces a next page forever.
+ * How the list announces the next page: GitLab's `x-next-page` and `Link` headers, or a broken
+ * server that announces another empty page forever, or page 1 again.
  */
-export type Paging = "headers" | "link-only" | "endless";
+export type Paging = "headers" | "endless" | "stuck";
+
+/**
+ * An answer given instead of the API's: `times` (default: always) limits how often, `fromPage`
+ * (the list only) spares the pages before it.
+ */
+export interface Canned {
+    status: number;
+    body: string;
+    contentType?: string;
+    times?: number;
+    fromPage?: number;
+}
 
 export class FakeGitLab {
     readonly user = { id: 99, username: "project_42_bot_5f1c" };
@@ -38,7 +51,7 @@ export class FakeGitLab {
     requests: RecordedRequest[] = [];
     paging: Paging = "headers";
     /** A canned answer instead of the API's, by route. */
-    canned: Partial<Record<Route, { status: number; body: string }>> = {};
+    canned: Partial<Record<Route, Canned>> = {};
     private nextId = 1000;
     private readonly server = http.createServer((req, res) => {
         let body = "";
@@ -63,9 +76,14 @@ export class FakeGitLab {
         await new Promise((resolve) => this.server.close(resolve));
     }
 
+    /** What CI_SERVER_URL would be (gitbeaker's `host`). */
+    get host(): string {
+        return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    }
+
     /** What CI_API_V4_URL would be. */
     get apiUrl(): string {
-        return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/api/v4`;
+        return `${this.host}/api/v4`;
     }
 
     reset(): void {
@@ -105,8 +123,14 @@ export class FakeGitLab {
                       ? "put"
                       : undefined;
         const canned = route !== undefined ? this.canned[route] : undefined;
-        if (canned !== undefined) {
-            return send(res, canned.status, canned.body);
+        const page = Number(url.searchParams.get("page") ?? 1);
+        if (canned !== undefined && (canned.times ?? 1) > 0 && page >= (canned.fromPage ?? 1)) {
+            if (canned.times !== undefined) {
+                canned.times--;
+            }
+            return send(res, canned.status, canned.body, {
+                "Content-Type": canned.contentType ?? "application/json",
+            });
         }
         if (token !== this.token) {
             return send(res, 401, { message: "401 Unauthorized" });
@@ -134,8 +158,9 @@ export class FakeGitLab {
     private list(url: URL, res: http.ServerResponse): void {
         const perPage = Math.min(100, Number(url.searchParams.get("per_page") ?? 20));
         const page = Number(url.searchParams.get("page") ?? 1);
-        if (this.paging === "endless") {
-            return send(res, 200, [], { "x-page": String(page), "x-next-page": String(page + 1) });
+        if (this.paging !== "headers") {
+            const next = this.paging === "endless" ? page + 1 : 1;
+            return send(res, 200, [], { "x-page": String(page), "x-next-page": String(next) });
         }
         const sorted =
             url.searchParams.get("sort") === "asc" ? [...this.notes] : [...this.notes].reverse();
@@ -152,19 +177,15 @@ export class FakeGitLab {
             link(1, "first"),
             link(totalPages, "last"),
         ].join(", ");
-        const headers: Record<string, string> =
-            this.paging === "link-only"
-                ? { link: links }
-                : {
-                      "x-page": String(page),
-                      "x-per-page": String(perPage),
-                      "x-next-page": next,
-                      "x-prev-page": page > 1 ? String(page - 1) : "",
-                      "x-total": String(sorted.length),
-                      "x-total-pages": String(totalPages),
-                      link: links,
-                  };
-        send(res, 200, sorted.slice((page - 1) * perPage, page * perPage), headers);
+        send(res, 200, sorted.slice((page - 1) * perPage, page * perPage), {
+            "x-page": String(page),
+            "x-per-page": String(perPage),
+            "x-next-page": next,
+            "x-prev-page": page > 1 ? String(page - 1) : "",
+            "x-total": String(sorted.length),
+            "x-total-pages": String(totalPages),
+            link: links,
+        });
     }
 
     private put(id: number, body: string, res: http.ServerResponse): void {

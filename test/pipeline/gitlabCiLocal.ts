@@ -2,7 +2,7 @@
  * Runs the real `.gitlab-ci.yml` through gitlab-ci-local (node_modules/.bin) in a scratch
  * directory, so that its state folder never lands in the working tree.
  */
-import { spawnSync } from "child_process";
+import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -31,13 +31,19 @@ export interface Run {
     stderr: string;
 }
 
-export function gitlabCiLocal(args: string[], cwd: string, timeoutMs = 60000): Run {
+/** `env` is added to the (cleaned) environment that shell-executor jobs inherit. */
+export function gitlabCiLocal(
+    args: string[],
+    cwd: string,
+    timeoutMs = 60000,
+    env: NodeJS.ProcessEnv = {},
+): Run {
     const run = spawnSync(GITLAB_CI_LOCAL, [...args, "--no-color"], {
         cwd,
         encoding: "utf8",
         timeout: timeoutMs,
         maxBuffer: 64 * 1024 * 1024,
-        env: cleanEnv(),
+        env: { ...cleanEnv(), ...env },
     });
     if (run.error !== undefined) {
         throw run.error;
@@ -55,6 +61,29 @@ function cleanEnv(): NodeJS.ProcessEnv {
             ([k]) => !/^(CI|GITLAB_CI|CI_.*|GITLAB_.*|JEST_WORKER_ID|NODE_ENV)$/.test(k),
         ),
     );
+}
+
+/** Running a job (not listing) makes gitlab-ci-local copy the checkout with rsync. */
+export function requireRsync(): void {
+    if (spawnSync("rsync", ["--version"]).status !== 0) {
+        throw new Error("gitlab-ci-local needs rsync to run a job: apt-get install -y rsync");
+    }
+}
+
+/**
+ * Makes `dir` a throwaway repository with everything in it committed: gitlab-ci-local reads the
+ * commit and the tracked files from git.
+ */
+export function commitSnapshot(dir: string): void {
+    const git = (...args: string[]) =>
+        execFileSync(
+            "git",
+            ["-c", "user.name=ci", "-c", "user.email=ci@example.invalid", ...args],
+            { cwd: dir, stdio: "pipe" },
+        );
+    git("init", "-q", "-b", "main");
+    git("add", "-A");
+    git("commit", "-q", "-m", "snapshot");
 }
 
 /** A scratch directory holding only `.gitlab-ci.yml` (no rule here looks at other files). */

@@ -1,34 +1,31 @@
 /**
- * tools/post-mr-note.ts: the requests for GitLab's notes API, the marker that finds the previous
- * note, paging, the skip without a token, the truncation within the note limit, and the whole
- * flow (update in place, post, failures) against a fake GitLab on a local HTTP server.
+ * tools/post-mr-note.ts: where the note goes (CI variables, skips), the marker that finds the
+ * previous note, the truncation within the note limit, the command line (tools/cli.ts exit codes)
+ * and the whole flow through @gitbeaker/rest (update in place, post, paging, failures) against a
+ * fake GitLab on a local HTTP server.
  */
+import { execFile } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
 import { AddressInfo } from "net";
 import * as os from "os";
 import * as path from "path";
+import { CommandError } from "../../tools/cli";
 import {
     findPreviousNote,
-    listRequest,
     main,
     MAX_PAGES,
-    nextPage,
     NOTE_LIMIT,
-    NoteConfigError,
     noteMarker,
-    NotesApi,
-    planNotesApi,
+    noteTarget,
     renderNote,
     shareBudget,
     truncateMiddle,
     truncationMarker,
-    userRequest,
-    writeRequest,
 } from "../../tools/post-mr-note";
 import { parse } from "yaml";
 import { FakeGitLab } from "./fakeGitLab";
-import { CI_FILE } from "./gitlabCiLocal";
+import { CI_FILE, ROOT } from "./gitlabCiLocal";
 
 const TOKEN = "glpat-TESTTOKEN0123456789";
 const CI_ENV = {
@@ -37,34 +34,34 @@ const CI_ENV = {
     CI_MERGE_REQUEST_IID: "7",
     GITLAB_API_TOKEN: TOKEN,
 };
-const API: NotesApi = {
-    notesUrl: "https://gitlab.example.com/api/v4/projects/42/merge_requests/7/notes",
-    userUrl: "https://gitlab.example.com/api/v4/user",
-    token: TOKEN,
-};
 const MARKER = "<!-- msa-preview-note: preview -->";
+const USAGE = "usage: post-mr-note --title <text> [--key <text>] [--out <file>] <file>...";
 
-describe("planNotesApi", () => {
-    it("names the merge request's notes endpoint and GET /user, with the token", () => {
-        expect(planNotesApi(CI_ENV)).toEqual({ kind: "send", api: API });
+describe("noteTarget", () => {
+    it("takes gitbeaker's host from CI_API_V4_URL, with the project, merge request and token", () => {
+        expect(noteTarget(CI_ENV)).toEqual({
+            kind: "send",
+            host: "https://gitlab.example.com",
+            projectId: "42",
+            mrIid: 7,
+            token: TOKEN,
+        });
     });
 
-    it("encodes a project path used as the id and drops a trailing slash of the API URL", () => {
-        const plan = planNotesApi({
-            ...CI_ENV,
-            CI_PROJECT_ID: "my-group/msa",
-            CI_API_V4_URL: "http://gl.local/api/v4/",
-        });
-        expect(plan.kind === "send" && [plan.api.notesUrl, plan.api.userUrl]).toEqual([
-            "http://gl.local/api/v4/projects/my-group%2Fmsa/merge_requests/7/notes",
-            "http://gl.local/api/v4/user",
-        ]);
+    it("keeps a relative URL root and a project path, and drops a trailing slash", () => {
+        expect(
+            noteTarget({
+                ...CI_ENV,
+                CI_PROJECT_ID: "my-group/msa",
+                CI_API_V4_URL: "http://gl.local/gitlab/api/v4/",
+            }),
+        ).toMatchObject({ host: "http://gl.local/gitlab", projectId: "my-group/msa" });
     });
 
     it.each([[{ ...CI_ENV, GITLAB_API_TOKEN: undefined }], [{ ...CI_ENV, GITLAB_API_TOKEN: "" }]])(
         "skips without a token (%#)",
         (env) => {
-            expect(planNotesApi(env)).toEqual({
+            expect(noteTarget(env)).toEqual({
                 kind: "skip",
                 message:
                     "GITLAB_API_TOKEN is not set: merge request note not posted (the output is in the job artifacts)",
@@ -73,7 +70,7 @@ describe("planNotesApi", () => {
     );
 
     it("skips outside a merge request pipeline", () => {
-        expect(planNotesApi({ ...CI_ENV, CI_MERGE_REQUEST_IID: undefined })).toEqual({
+        expect(noteTarget({ ...CI_ENV, CI_MERGE_REQUEST_IID: undefined })).toEqual({
             kind: "skip",
             message:
                 "CI_MERGE_REQUEST_IID is not set (not a merge request pipeline): merge request note not posted",
@@ -81,50 +78,24 @@ describe("planNotesApi", () => {
     });
 
     it("names the missing CI variables when the token is set", () => {
-        expect(() => planNotesApi({ ...CI_ENV, CI_PROJECT_ID: "" })).toThrow(
-            new NoteConfigError("CI_PROJECT_ID is not set: cannot post the merge request note"),
+        expect(() => noteTarget({ ...CI_ENV, CI_PROJECT_ID: "" })).toThrow(
+            new CommandError("CI_PROJECT_ID is not set: cannot post the merge request note"),
         );
         expect(() =>
-            planNotesApi({ ...CI_ENV, CI_PROJECT_ID: "", CI_API_V4_URL: undefined }),
+            noteTarget({ ...CI_ENV, CI_PROJECT_ID: "", CI_API_V4_URL: undefined }),
         ).toThrow(
-            "CI_API_V4_URL and CI_PROJECT_ID are not set: cannot post the merge request note",
+            new CommandError(
+                "CI_API_V4_URL and CI_PROJECT_ID are not set: cannot post the merge request note",
+            ),
         );
     });
-});
 
-describe("requests", () => {
-    it("asks GET /user who the token is", () => {
-        expect(userRequest(API)).toEqual({
-            method: "GET",
-            url: "https://gitlab.example.com/api/v4/user",
-            headers: { "PRIVATE-TOKEN": TOKEN },
-        });
-    });
-
-    it("lists 100 notes a page, newest first", () => {
-        expect(listRequest(API, 3)).toEqual({
-            method: "GET",
-            url: "https://gitlab.example.com/api/v4/projects/42/merge_requests/7/notes?sort=desc&order_by=created_at&per_page=100&page=3",
-            headers: { "PRIVATE-TOKEN": TOKEN },
-        });
-    });
-
-    it("PUTs over the previous note with a JSON body", () => {
-        expect(writeRequest(API, "hello `world`", 123)).toEqual({
-            method: "PUT",
-            url: "https://gitlab.example.com/api/v4/projects/42/merge_requests/7/notes/123",
-            headers: { "PRIVATE-TOKEN": TOKEN, "Content-Type": "application/json" },
-            body: '{"body":"hello `world`"}',
-        });
-    });
-
-    it("POSTs a new note when there is no previous one", () => {
-        expect(writeRequest(API, "hello")).toEqual({
-            method: "POST",
-            url: "https://gitlab.example.com/api/v4/projects/42/merge_requests/7/notes",
-            headers: { "PRIVATE-TOKEN": TOKEN, "Content-Type": "application/json" },
-            body: '{"body":"hello"}',
-        });
+    it("refuses an API URL that is not GitLab's /api/v4", () => {
+        expect(() =>
+            noteTarget({ ...CI_ENV, CI_API_V4_URL: "https://gitlab.example.com" }),
+        ).toThrow(
+            new CommandError("CI_API_V4_URL must end with /api/v4, got https://gitlab.example.com"),
+        );
     });
 });
 
@@ -166,41 +137,6 @@ describe("findPreviousNote", () => {
 
     it("finds nothing on a page without the marker", () => {
         expect(findPreviousNote([own(12, "### Pulumi preview")], MARKER, 99)).toBeUndefined();
-    });
-});
-
-describe("nextPage", () => {
-    const link = (page: number, rel: string) =>
-        `<https://gitlab.example.com/api/v4/projects/42/merge_requests/7/notes?page=${page}&per_page=100>; rel="${rel}"`;
-
-    it.each<[string, Record<string, string>, number | undefined]>([
-        ["takes x-next-page", { "x-next-page": "2" }, 2],
-        [
-            "ends on an empty x-next-page (the last page)",
-            { "x-next-page": "", link: link(1, "first") },
-            undefined,
-        ],
-        [
-            "trusts an empty x-next-page over Link rel=next",
-            { "x-next-page": "", link: link(2, "next") },
-            undefined,
-        ],
-        [
-            "takes the page of Link rel=next without x-next-page",
-            { link: `${link(2, "next")}, ${link(1, "first")}, ${link(9, "last")}` },
-            2,
-        ],
-        ["finds rel=next anywhere in Link", { link: `${link(1, "first")}, ${link(2, "next")}` }, 2],
-        [
-            "ends on a Link without rel=next",
-            { link: `${link(1, "first")}, ${link(1, "last")}` },
-            undefined,
-        ],
-        ["ends on a page not after the current one", { "x-next-page": "1" }, undefined],
-        ["ends on a page that is no number", { "x-next-page": "two" }, undefined],
-        ["ends without either header", {}, undefined],
-    ])("%s", (_label, headers, expected) => {
-        expect(nextPage(new Headers(headers), 1)).toBe(expected);
     });
 });
 
@@ -335,19 +271,23 @@ describe(".gitlab-ci.yml", () => {
     });
 });
 
-describe("main", () => {
+describe("main, through @gitbeaker/rest against a fake GitLab", () => {
     const gitlab = new FakeGitLab(TOKEN);
     const BOT = gitlab.user;
     const ALICE = { id: 7, username: "alice" };
     const NOTES = "/api/v4/projects/42/merge_requests/7/notes";
     const list = (page: number) =>
         `${NOTES}?sort=desc&order_by=created_at&per_page=100&page=${page}`;
+    const NOT_POSTED =
+        "(no note posted: the previous one could not be looked up; the output is in the job artifacts)";
     let dir: string;
+    let files: string[];
 
     beforeAll(async () => {
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "mr-note-"));
-        fs.writeFileSync(path.join(dir, "dev.preview.txt"), "+ msa:database:PostgresDatabase\n");
-        fs.writeFileSync(path.join(dir, "dev.plan.txt"), "Stack dev: 6 resources\n");
+        files = [path.join(dir, "dev.preview.txt"), path.join(dir, "dev.plan.txt")];
+        fs.writeFileSync(files[0] ?? "", "+ msa:database:PostgresDatabase\n");
+        fs.writeFileSync(files[1] ?? "", "Stack dev: 6 resources\n");
         await gitlab.start();
     });
 
@@ -358,24 +298,19 @@ describe("main", () => {
 
     beforeEach(() => gitlab.reset());
 
-    const run = async (env: NodeJS.ProcessEnv, extra: string[] = []) => {
-        const lines: string[] = [];
-        const errors: string[] = [];
-        const code = await main(
-            [
-                "--title",
-                "Pulumi preview for abc123",
-                "--key",
-                "preview",
-                ...extra,
-                path.join(dir, "dev.preview.txt"),
-                path.join(dir, "dev.plan.txt"),
-            ],
-            env,
-            { log: (l) => lines.push(l), error: (l) => errors.push(l) },
-        );
-        return { code, lines, errors };
+    /** Runs the command; whatever happens, the token is in none of its output. */
+    const cli = async (argv: string[], env: NodeJS.ProcessEnv) => {
+        let stdout = "";
+        let stderr = "";
+        const code = await main(argv, env, {
+            stdout: (t) => (stdout += t),
+            stderr: (t) => (stderr += t),
+        });
+        expect(stdout + stderr).not.toContain(TOKEN);
+        return { code, stdout, stderr };
     };
+    const run = (env: NodeJS.ProcessEnv, extra: string[] = []) =>
+        cli(["--title", "Pulumi preview for abc123", "--key", "preview", ...extra, ...files], env);
     const apiEnv = () => ({ ...CI_ENV, CI_API_V4_URL: gitlab.apiUrl });
     const calls = () => gitlab.requests.map((r) => `${r.method} ${r.url}`);
     /** Notes by others, newer than anything added before. */
@@ -394,13 +329,19 @@ describe("main", () => {
         const note = fs.readFileSync(out, "utf8");
         expect(result).toEqual({
             code: 0,
-            lines: [`posted note 1003 (${note.length} characters) on merge request !7`],
-            errors: [],
+            stdout: `posted note 1003 (${note.length} characters) on merge request !7\n`,
+            stderr: "",
         });
         expect(gitlab.requests).toEqual([
             { method: "GET", url: "/api/v4/user", token: TOKEN, body: "" },
             { method: "GET", url: list(1), token: TOKEN, body: "" },
             { method: "POST", url: NOTES, token: TOKEN, body: JSON.stringify({ body: note }) },
+        ]);
+        expect(gitlab.notes.map((n) => [n.id, n.author.id])).toEqual([
+            [1000, ALICE.id],
+            [1001, BOT.id],
+            [1002, BOT.id],
+            [1003, BOT.id],
         ]);
         expect(note.startsWith(`${MARKER}\n### Pulumi preview for abc123\n`)).toBe(true);
         expect(note).toContain("<details><summary>dev.preview.txt</summary>");
@@ -411,20 +352,27 @@ describe("main", () => {
         await run(apiEnv());
         chatter(3);
         const result = await run(apiEnv());
-        expect(result.lines).toEqual([
-            `updated note 1000 (${gitlab.notes[0]?.body.length} characters) on merge request !7`,
-        ]);
+        expect(result).toEqual({
+            code: 0,
+            stdout: `updated note 1000 (${gitlab.notes[0]?.body.length} characters) on merge request !7\n`,
+            stderr: "",
+        });
         expect(gitlab.notes.filter((n) => n.body.startsWith(MARKER)).map((n) => n.id)).toEqual([
             1000,
         ]);
-        expect(calls().slice(3)).toEqual([
-            "GET /api/v4/user",
-            `GET ${list(1)}`,
-            `PUT ${NOTES}/1000`,
+        expect(gitlab.requests.slice(3)).toEqual([
+            { method: "GET", url: "/api/v4/user", token: TOKEN, body: "" },
+            { method: "GET", url: list(1), token: TOKEN, body: "" },
+            {
+                method: "PUT",
+                url: `${NOTES}/1000`,
+                token: TOKEN,
+                body: JSON.stringify({ body: gitlab.notes[0]?.body }),
+            },
         ]);
     });
 
-    it("follows x-next-page to the newest own marker note on page 2 and PUTs the new body there", async () => {
+    it("pages by x-next-page to the newest own marker note on page 2, on the job's API URL only", async () => {
         const older = gitlab.addNote(`${MARKER}\n### Pulumi preview for 0ld0ld`, BOT);
         const newest = gitlab.addNote(`${MARKER}\n### Pulumi preview for 111111`, BOT);
         chatter(150);
@@ -433,16 +381,16 @@ describe("main", () => {
         const note = fs.readFileSync(out, "utf8");
         expect(result).toEqual({
             code: 0,
-            lines: [`updated note ${newest} (${note.length} characters) on merge request !7`],
-            errors: [],
+            stdout: `updated note ${newest} (${note.length} characters) on merge request !7\n`,
+            stderr: "",
         });
+        // The fake's Link headers name https://gitlab.example.com: every request came here anyway.
         expect(calls()).toEqual([
             "GET /api/v4/user",
             `GET ${list(1)}`,
             `GET ${list(2)}`,
             `PUT ${NOTES}/${newest}`,
         ]);
-        expect(gitlab.requests[3]?.body).toBe(JSON.stringify({ body: note }));
         expect(gitlab.notes.find((n) => n.id === newest)?.body).toBe(note);
         expect(gitlab.notes.find((n) => n.id === older)?.body).toBe(
             `${MARKER}\n### Pulumi preview for 0ld0ld`,
@@ -450,18 +398,18 @@ describe("main", () => {
         expect(gitlab.notes).toHaveLength(152);
     });
 
-    it("follows the Link header when there is no x-next-page, on the job's API URL only", async () => {
-        gitlab.paging = "link-only";
-        const previous = gitlab.addNote(`${MARKER}\n### old`, BOT);
-        chatter(100);
+    it("stops paging at the last page and posts a new note", async () => {
+        chatter(250);
         const result = await run(apiEnv());
-        expect(result.lines[0]).toMatch(new RegExp(`^updated note ${previous} `));
-        // The Link URLs name https://gitlab.example.com: the pages came from this server anyway.
+        expect(result.stdout).toMatch(
+            /^posted note 1250 \(\d+ characters\) on merge request !7\n$/,
+        );
         expect(calls()).toEqual([
             "GET /api/v4/user",
             `GET ${list(1)}`,
             `GET ${list(2)}`,
-            `PUT ${NOTES}/${previous}`,
+            `GET ${list(3)}`,
+            `POST ${NOTES}`,
         ]);
     });
 
@@ -471,10 +419,8 @@ describe("main", () => {
         const result = await run(apiEnv(), ["--out", out]);
         expect(result).toEqual({
             code: 0,
-            lines: [
-                `posted note 1000 (${fs.readFileSync(out, "utf8").length} characters) on merge request !7 (no earlier note among the newest 5000 notes; older ones not searched)`,
-            ],
-            errors: [],
+            stdout: `posted note 1000 (${fs.readFileSync(out, "utf8").length} characters) on merge request !7 (no earlier note among the newest 5000 notes; older ones not searched)\n`,
+            stderr: "",
         });
         expect(calls()).toEqual([
             "GET /api/v4/user",
@@ -483,18 +429,60 @@ describe("main", () => {
         ]);
     });
 
+    it("ends the search on a next page that does not come after the current one", async () => {
+        gitlab.paging = "stuck";
+        const result = await run(apiEnv());
+        expect(result.stdout).toMatch(
+            /^posted note 1000 \(\d+ characters\) on merge request !7\n$/,
+        );
+        expect(calls()).toEqual(["GET /api/v4/user", `GET ${list(1)}`, `POST ${NOTES}`]);
+    });
+
+    it("says so when GitLab answers the post without an id", async () => {
+        gitlab.canned.post = { status: 201, body: "{}" };
+        const result = await run(apiEnv());
+        expect(result.stdout).toMatch(
+            /^posted note \(no id in the answer\) \(\d+ characters\) on merge request !7\n$/,
+        );
+    });
+
     it("skips with one line and exit 0 without a token, still writing --out", async () => {
         const out = path.join(dir, "skipped.md");
         const result = await run({ ...apiEnv(), GITLAB_API_TOKEN: undefined }, ["--out", out]);
         expect(result).toEqual({
             code: 0,
-            lines: [
-                "GITLAB_API_TOKEN is not set: merge request note not posted (the output is in the job artifacts)",
-            ],
-            errors: [],
+            stdout: "GITLAB_API_TOKEN is not set: merge request note not posted (the output is in the job artifacts)\n",
+            stderr: "",
         });
         expect(gitlab.requests).toEqual([]);
         expect(fs.readFileSync(out, "utf8")).toContain("Stack dev: 6 resources");
+    });
+
+    it("skips with one line and exit 0 outside a merge request pipeline", async () => {
+        const result = await run({ ...apiEnv(), CI_MERGE_REQUEST_IID: undefined });
+        expect(result).toEqual({
+            code: 0,
+            stdout: "CI_MERGE_REQUEST_IID is not set (not a merge request pipeline): merge request note not posted\n",
+            stderr: "",
+        });
+        expect(gitlab.requests).toEqual([]);
+    });
+
+    it.each([
+        [{ CI_PROJECT_ID: undefined }, "CI_PROJECT_ID is not set"],
+        [{ CI_API_V4_URL: "" }, "CI_API_V4_URL is not set"],
+        [
+            { CI_API_V4_URL: undefined, CI_PROJECT_ID: "" },
+            "CI_API_V4_URL and CI_PROJECT_ID are not set",
+        ],
+    ])("fails with exit 1 when the token is set and %j", async (unset, message) => {
+        const result = await run({ ...apiEnv(), ...unset });
+        expect(result).toEqual({
+            code: 1,
+            stdout: "",
+            stderr: `post-mr-note: ${message}: cannot post the merge request note\n`,
+        });
+        expect(gitlab.requests).toEqual([]);
     });
 
     it("fails on a 401 without printing the token, even when the server echoes it", async () => {
@@ -502,10 +490,8 @@ describe("main", () => {
         const result = await run(apiEnv());
         expect(result).toEqual({
             code: 1,
-            lines: [],
-            errors: [
-                `GitLab answered 401 Unauthorized to GET ${gitlab.apiUrl}/user: {"message":"401 Unauthorized: [masked]"}`,
-            ],
+            stdout: "",
+            stderr: `post-mr-note: GitLab answered 401 Unauthorized to GET ${gitlab.apiUrl}/user: 401 Unauthorized: [masked]\n`,
         });
         expect(calls()).toEqual(["GET /api/v4/user"]);
     });
@@ -514,57 +500,73 @@ describe("main", () => {
         const result = await run({ ...apiEnv(), GITLAB_API_TOKEN: "glpat-REVOKED" });
         expect(result).toEqual({
             code: 1,
-            lines: [],
-            errors: [
-                `GitLab answered 401 Unauthorized to GET ${gitlab.apiUrl}/user: {"message":"401 Unauthorized"}`,
-            ],
+            stdout: "",
+            stderr: `post-mr-note: GitLab answered 401 Unauthorized to GET ${gitlab.apiUrl}/user: 401 Unauthorized\n`,
         });
+        expect(gitlab.requests.map((r) => r.token)).toEqual(["glpat-REVOKED"]);
     });
 
     it("fails without posting a new note when listing the notes answers 500", async () => {
         gitlab.canned.list = {
             status: 500,
+            contentType: "text/html; charset=utf-8",
             body: "<html>\n  <body>\n    <h1>We're sorry, but something went wrong.</h1>\n  </body>\n</html>\n",
         };
         const result = await run(apiEnv());
         expect(result).toEqual({
             code: 1,
-            lines: [],
-            errors: [
-                `GitLab answered 500 Internal Server Error to GET ${gitlab.apiUrl}/projects/42/merge_requests/7/notes?sort=desc&order_by=created_at&per_page=100&page=1: <html> <body> <h1>We're sorry, but something went wrong.</h1> </body> </html> (no note posted: the previous one could not be looked up; the output is in the job artifacts)`,
-            ],
+            stdout: "",
+            stderr: `post-mr-note: GitLab answered 500 Internal Server Error to GET ${gitlab.host}${list(1)}: <html> <body> <h1>We're sorry, but something went wrong.</h1> </body> </html> ${NOT_POSTED}\n`,
         });
         expect(calls()).toEqual(["GET /api/v4/user", `GET ${list(1)}`]);
     });
 
-    it("never prints the start of a token that the excerpt would cut through", async () => {
-        gitlab.canned.list = { status: 500, body: "x".repeat(190) + TOKEN + "y".repeat(100) };
+    it("fails without posting when a later page of the list fails", async () => {
+        chatter(150);
+        gitlab.canned.list = {
+            status: 503,
+            body: '{"message":"503 Service Unavailable"}',
+            fromPage: 2,
+        };
         const result = await run(apiEnv());
-        expect(result.code).toBe(1);
-        expect(result.errors).toHaveLength(1);
-        expect(result.errors[0]).toContain(`: ${"x".repeat(190)}[masked]yy… (no note posted`);
-        expect(result.errors[0]).not.toContain("glpat-");
+        expect(result).toEqual({
+            code: 1,
+            stdout: "",
+            stderr: `post-mr-note: GitLab answered 503 Service Unavailable to GET ${gitlab.host}${list(2)}: 503 Service Unavailable ${NOT_POSTED}\n`,
+        });
+        expect(calls()).toEqual(["GET /api/v4/user", `GET ${list(1)}`, `GET ${list(2)}`]);
+    });
+
+    it("never prints the start of a token that the excerpt would cut through", async () => {
+        gitlab.canned.list = {
+            status: 500,
+            contentType: "text/plain",
+            body: "x".repeat(190) + TOKEN + "y".repeat(100),
+        };
+        const result = await run(apiEnv());
+        expect(result).toEqual({
+            code: 1,
+            stdout: "",
+            stderr: `post-mr-note: GitLab answered 500 Internal Server Error to GET ${gitlab.host}${list(1)}: ${"x".repeat(190)}[masked]yy… ${NOT_POSTED}\n`,
+        });
+        expect(result.stderr).not.toContain("glpat-");
     });
 
     it.each([
         [
             "GET /user without a user id",
             "user" as const,
-            "GitLab answered GET {api}/user without a user id",
+            "GitLab answered GET /user without a user id",
         ],
         [
             "a list of notes that is no list",
             "list" as const,
-            "GitLab answered GET {api}/projects/42/merge_requests/7/notes?sort=desc&order_by=created_at&per_page=100&page=1 with something other than a list (no note posted: the previous one could not be looked up; the output is in the job artifacts)",
+            `GitLab answered GET .../merge_requests/7/notes?page=1 with something other than a list ${NOT_POSTED}`,
         ],
     ])("fails on %s, without posting", async (_label, route, message) => {
         gitlab.canned[route] = { status: 200, body: '{"message":"200 OK"}' };
         const result = await run(apiEnv());
-        expect(result).toEqual({
-            code: 1,
-            lines: [],
-            errors: [message.replace("{api}", gitlab.apiUrl)],
-        });
+        expect(result).toEqual({ code: 1, stdout: "", stderr: `post-mr-note: ${message}\n` });
         expect(gitlab.requests.filter((r) => r.method !== "GET")).toEqual([]);
     });
 
@@ -574,12 +576,25 @@ describe("main", () => {
         const result = await run(apiEnv());
         expect(result).toEqual({
             code: 1,
-            lines: [],
-            errors: [
-                `GitLab answered 403 Forbidden to PUT ${gitlab.apiUrl}/projects/42/merge_requests/7/notes/${previous}: {"message":"403 Forbidden"}`,
-            ],
+            stdout: "",
+            stderr: `post-mr-note: GitLab answered 403 Forbidden to PUT ${gitlab.host}${NOTES}/${previous}: 403 Forbidden\n`,
         });
         expect(calls()).toEqual(["GET /api/v4/user", `GET ${list(1)}`, `PUT ${NOTES}/${previous}`]);
+    });
+
+    it("rides out a 502 (gitbeaker retries it) and fails once it keeps coming", async () => {
+        gitlab.canned.user = { status: 502, body: '{"message":"502 Bad Gateway"}', times: 2 };
+        expect((await run(apiEnv())).stdout).toMatch(/^posted note 1000 /);
+        expect(calls().slice(0, 3)).toEqual(Array(3).fill("GET /api/v4/user"));
+
+        gitlab.reset();
+        gitlab.canned.user = { status: 502, body: '{"message":"502 Bad Gateway"}' };
+        expect(await run(apiEnv())).toEqual({
+            code: 1,
+            stdout: "",
+            stderr: `post-mr-note: could not read the token's user at ${gitlab.host}: Could not successfully complete this request after 10 retries, last status code: 502. Verify the status of the endpoint.\n`,
+        });
+        expect(calls()).toEqual(Array(10).fill("GET /api/v4/user"));
     });
 
     it("names the refused connection when the API is unreachable", async () => {
@@ -590,66 +605,101 @@ describe("main", () => {
         const result = await run({ ...CI_ENV, CI_API_V4_URL: `http://127.0.0.1:${port}/api/v4` });
         expect(result).toEqual({
             code: 1,
-            lines: [],
-            errors: [
-                `could not reach http://127.0.0.1:${port}/api/v4/user: fetch failed (connect ECONNREFUSED 127.0.0.1:${port})`,
-            ],
-        });
-    });
-
-    it("rejects a usage error with exit 2", async () => {
-        const errors: string[] = [];
-        const code = await main([path.join(dir, "dev.plan.txt")], CI_ENV, {
-            log: () => undefined,
-            error: (l) => errors.push(l),
-        });
-        expect({ code, errors }).toEqual({
-            code: 2,
-            errors: ["usage: post-mr-note --title <text> [--key <text>] [--out <file>] <file>..."],
+            stdout: "",
+            stderr: `post-mr-note: could not read the token's user at http://127.0.0.1:${port}: fetch failed (connect ECONNREFUSED 127.0.0.1:${port})\n`,
         });
     });
 
     it.each([
-        ["an empty --key", ["--key", ""], 0],
-        ["a --key over 200 characters", ["--key", "k".repeat(201)], 201],
-        ["a title over 200 characters and no --key", [], 201],
-    ])("rejects %s with exit 2", async (_label, key, length) => {
-        const errors: string[] = [];
-        const title = key.length > 0 ? "t" : "t".repeat(201);
-        const code = await main(
-            ["--title", title, ...key, path.join(dir, "dev.plan.txt")],
-            apiEnv(),
-            { log: () => undefined, error: (l) => errors.push(l) },
-        );
-        expect({ code, errors, requests: gitlab.requests }).toEqual({
-            code: 2,
-            errors: [
-                `the note key (--key, default the title) must be 1-200 characters, got ${length}\nusage: post-mr-note --title <text> [--key <text>] [--out <file>] <file>...`,
-            ],
-            requests: [],
+        ["no --title", ["--key", "k", "FILE"], "--title is required"],
+        [
+            "a repeated option",
+            ["--title", "a", "--title", "b", "FILE"],
+            "option --title is given more than once",
+        ],
+        [
+            "an unknown option",
+            ["--title", "t", "--bogus", "FILE"],
+            "Unknown option '--bogus'. To specify a positional argument starting with a '-', place it at the end of the command after '--', as in '-- \"--bogus\"",
+        ],
+        ["no file", ["--title", "t"], "no file to post"],
+        [
+            "an empty --key",
+            ["--title", "t", "--key", "", "FILE"],
+            "the note key (--key, default the title) must be 1-200 characters, got 0",
+        ],
+        [
+            "a --key over 200 characters",
+            ["--title", "t", "--key", "k".repeat(201), "FILE"],
+            "the note key (--key, default the title) must be 1-200 characters, got 201",
+        ],
+        [
+            "a title over 200 characters and no --key",
+            ["--title", "t".repeat(201), "FILE"],
+            "the note key (--key, default the title) must be 1-200 characters, got 201",
+        ],
+        ["a missing input file", ["--title", "t", "NOPE"], "no such file: NOPE"],
+    ])(
+        "rejects %s with exit 2 and the usage, before any request",
+        async (_label, argv, message) => {
+            const nope = path.join(dir, "nope.txt");
+            const args = argv.map((a) =>
+                a === "FILE" ? (files[1] ?? "") : a === "NOPE" ? nope : a,
+            );
+            expect(await cli(args, apiEnv())).toEqual({
+                code: 2,
+                stdout: "",
+                stderr: `post-mr-note: ${message.replace("NOPE", nope)}\n${USAGE}\n`,
+            });
+            expect(gitlab.requests).toEqual([]);
+        },
+    );
+
+    it("prints the usage on --help", async () => {
+        expect(await cli(["--help"], apiEnv())).toEqual({
+            code: 0,
+            stdout: `${USAGE}\n`,
+            stderr: "",
         });
     });
 
     it("uses the title as the key without --key", async () => {
         const out = path.join(dir, "titled.md");
-        const code = await main(
-            ["--title", "Plan", "--out", out, path.join(dir, "dev.plan.txt")],
-            apiEnv(),
-            { log: () => undefined, error: () => undefined },
-        );
-        expect(code).toBe(0);
+        const result = await cli(["--title", "Plan", "--out", out, files[1] ?? ""], apiEnv());
+        expect(result.code).toBe(0);
         expect(fs.readFileSync(out, "utf8").split("\n")[0]).toBe("<!-- msa-preview-note: Plan -->");
     });
 
-    it("names a missing input file", async () => {
-        const errors: string[] = [];
-        const code = await main(["--title", "t", path.join(dir, "nope.txt")], CI_ENV, {
-            log: () => undefined,
-            error: (l) => errors.push(l),
+    it("runs as the pipeline calls it (ts-node), with the process's exit code", async () => {
+        const tool = (env: NodeJS.ProcessEnv) =>
+            new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+                const child = execFile(
+                    path.join(ROOT, "node_modules/.bin/ts-node"),
+                    [
+                        "--transpile-only",
+                        "tools/post-mr-note.ts",
+                        "--title",
+                        "t",
+                        "--key",
+                        "preview",
+                        ...files,
+                    ],
+                    { cwd: ROOT, env: { PATH: process.env.PATH, ...env } },
+                    (_err, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr }),
+                );
+            });
+        expect(await tool(apiEnv())).toEqual({
+            code: 0,
+            stdout: expect.stringMatching(
+                /^posted note 1000 \(\d+ characters\) on merge request !7\n$/,
+            ),
+            stderr: "",
         });
-        expect({ code, errors }).toEqual({
-            code: 2,
-            errors: [`no such file: ${path.join(dir, "nope.txt")}`],
+        gitlab.canned.list = { status: 500, body: '{"message":"500 Internal Server Error"}' };
+        expect(await tool(apiEnv())).toEqual({
+            code: 1,
+            stdout: "",
+            stderr: `post-mr-note: GitLab answered 500 Internal Server Error to GET ${gitlab.host}${list(1)}: 500 Internal Server Error ${NOT_POSTED}\n`,
         });
-    });
+    }, 60000);
 });

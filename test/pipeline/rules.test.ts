@@ -35,8 +35,14 @@ const EVENTS: Record<string, PipelineEvent> = {
     "push to release": {
         set: { ...DEFAULT, CI_PIPELINE_SOURCE: "push", CI_COMMIT_BRANCH: "release" },
     },
-    schedule: {
+    "schedule on the default branch": {
         set: { ...DEFAULT, CI_PIPELINE_SOURCE: "schedule", CI_COMMIT_BRANCH: "main" },
+    },
+    "schedule on release": {
+        set: { ...DEFAULT, CI_PIPELINE_SOURCE: "schedule", CI_COMMIT_BRANCH: "release" },
+    },
+    "schedule on another branch": {
+        set: { ...DEFAULT, CI_PIPELINE_SOURCE: "schedule", CI_COMMIT_BRANCH: "feature/login" },
     },
     "push to another branch": {
         set: { ...DEFAULT, CI_PIPELINE_SOURCE: "push", CI_COMMIT_BRANCH: "feature/login" },
@@ -73,7 +79,10 @@ describe("jobs per pipeline (gitlab-ci-local --list-json)", () => {
         ["merge request", ["preview", "test"]],
         ["push to the default branch", ["deploy-dev", "test"]],
         ["push to release", ["deploy-prod", "test"]],
-        ["schedule", ["drift: [dev]", "drift: [prod]", "test"]],
+        // Each stack's drift check runs on the branch that deploys it, never on another's code.
+        ["schedule on the default branch", ["drift-dev", "test"]],
+        ["schedule on release", ["drift-prod", "test"]],
+        ["schedule on another branch", ["test"]],
         ["push to another branch", ["test"]],
         // The merge request pipeline runs instead (see the first case).
         ["push to a branch with an open merge request", []],
@@ -94,7 +103,8 @@ describe("workflow:rules (gitlab-ci-local's rule evaluator)", () => {
     it.each([
         ["merge request", "always"],
         ["push to the default branch", "always"],
-        ["schedule", "always"],
+        ["schedule on the default branch", "always"],
+        ["schedule on release", "always"],
         ["push to another branch", "always"],
         ["push to a branch with an open merge request", "never"],
         ["push of a tag", "never"],
@@ -135,7 +145,14 @@ describe("job definitions (gitlab-ci-local --preview)", () => {
     it("every job runs pulumi/pulumi-nodejs pinned to the CLI matching @pulumi/pulumi", () => {
         const sdk = lock.packages["node_modules/@pulumi/pulumi"]?.version;
         expect(sdk).toMatch(/^\d+\.\d+\.\d+$/);
-        for (const name of ["test", "preview", "deploy-dev", "deploy-prod", "drift"]) {
+        for (const name of [
+            "test",
+            "preview",
+            "deploy-dev",
+            "deploy-prod",
+            "drift-dev",
+            "drift-prod",
+        ]) {
             expect([name, job(name).image?.name]).toEqual([name, `pulumi/pulumi-nodejs:${sdk}`]);
         }
     });
@@ -144,6 +161,13 @@ describe("job definitions (gitlab-ci-local --preview)", () => {
         expect(job("test").script).toEqual([
             "npm ci --prefer-offline --no-audit --no-fund && npm test",
         ]);
+        // What the unit suite would otherwise skip: initScript's Postgres, test/import's compose.
+        const setup = (job("test").before_script ?? []).join("\n");
+        expect(setup).toContain('|| missing="$missing postgresql"');
+        expect(setup).toContain(
+            'command -v docker-compose >/dev/null || missing="$missing docker-compose"',
+        );
+        expect(setup).toContain("apt-get install -y -qq --no-install-recommends $missing");
         expect(job("test").cache?.map((c) => [c.key, c.paths])).toEqual([
             [{ prefix: "npm", files: ["package-lock.json"] }, [".npm/"]],
         ]);
@@ -153,7 +177,7 @@ describe("job definitions (gitlab-ci-local --preview)", () => {
         const variables = (pipeline as unknown as { variables: Record<string, string> }).variables;
         expect(variables.PULUMI_HOME).toBe("$CI_PROJECT_DIR/.pulumi-home");
         expect(variables.npm_config_cache).toBe("$CI_PROJECT_DIR/.npm");
-        for (const name of ["preview", "deploy-dev", "deploy-prod", "drift"]) {
+        for (const name of ["preview", "deploy-dev", "deploy-prod", "drift-dev", "drift-prod"]) {
             expect([name, job(name).cache?.map((c) => [c.key, c.paths])]).toEqual([
                 name,
                 [
@@ -182,25 +206,44 @@ describe("job definitions (gitlab-ci-local --preview)", () => {
         ["deploy-dev", "dev", "pulumi-dev", "$DEV_ENVIRONMENT_URL"],
         ["deploy-prod", "prod", "pulumi-prod", "$PROD_ENVIRONMENT_URL"],
     ])(
-        "%s: pulumi up on stack %s, resource group %s, DB image tagged by commit",
+        "%s: pulumi up on stack %s, resource group %s, the committed config as is",
         (name, stack, group, url) => {
             const j = job(name);
             expect(j.variables).toEqual({ STACK: stack });
             expect(j.environment).toEqual({ name: stack, url });
             expect(j.resource_group).toBe(group);
             expect(j.script).toEqual([
-                'pulumi config set --stack "$STACK" msa:dbImageTag "$CI_COMMIT_SHORT_SHA"',
                 'pulumi up --stack "$STACK" --yes --diff --policy-pack policy --non-interactive --color never',
                 'pulumi stack output --stack "$STACK"',
             ]);
         },
     );
 
-    it("drift previews each stack with --refresh --expect-no-changes", () => {
-        expect(job("drift").parallel).toEqual({ matrix: [{ STACK: ["dev", "prod"] }] });
-        expect(job("drift").script).toEqual([
-            'pulumi preview --stack "$STACK" --refresh --expect-no-changes --diff --non-interactive --color never',
-        ]);
+    it.each([
+        ["drift-dev", "deploy-dev"],
+        ["drift-prod", "deploy-prod"],
+    ])(
+        "%s previews the stack of %s with --refresh --expect-no-changes, in its resource group",
+        (name, deploy) => {
+            expect(job(name).variables).toEqual(job(deploy).variables);
+            expect(job(name).resource_group).toBe(job(deploy).resource_group);
+            expect(job(name).script).toEqual([
+                'pulumi preview --stack "$STACK" --refresh --expect-no-changes --diff --non-interactive --color never',
+            ]);
+        },
+    );
+
+    it("no job changes stack config or passes config on the command line", () => {
+        const jobs = Object.entries(pipeline).filter(([, j]) => Array.isArray(j.script));
+        expect(jobs.length).toBeGreaterThanOrEqual(6);
+        for (const [name, j] of jobs) {
+            const scripts = [...(j.before_script ?? []), ...(j.script ?? [])].join("\n");
+            expect([name, scripts]).not.toEqual([name, expect.stringMatching(/pulumi\s+config\b/)]);
+            expect([name, scripts]).not.toEqual([
+                name,
+                expect.stringMatching(/pulumi\s[^\n]*\s(-c|--config|--config-file)[\s=]/),
+            ]);
+        }
     });
 
     it("no job asks for privileged mode, Docker-in-Docker or the host's Docker socket", () => {

@@ -1,0 +1,166 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { toLabels } from "./labels";
+import { RegistryImage } from "./registryImage";
+
+/** Where the proxy's configuration is written inside its container (the official image's path). */
+export const HAPROXY_CONFIG = "/usr/local/etc/haproxy/haproxy.cfg";
+/** How many addresses of one alias the proxy follows at once: the old and new container, and room. */
+const SERVERS_PER_ROUTE = 4;
+
+export interface EdgeProxyRoute {
+    /** Host port the proxy publishes; it never moves during a release. */
+    hostPort: number;
+    /** Host address it binds. Default `0.0.0.0`. */
+    bindAddress?: string;
+    /** The service's network alias and container port the proxy forwards to. */
+    alias: string;
+    port: number;
+    /**
+     * `http`: requests are retried on another container when one fails mid-release, and the
+     * proxy checks `healthPath`. `tcp`: connections are retried; the check is a TCP connect.
+     */
+    mode: "http" | "tcp";
+    /** Path the proxy checks (http mode). Default `/`. */
+    healthPath?: string;
+}
+
+export interface EdgeProxyArgs {
+    /** Image with `haproxy` on the PATH: the official `haproxy:<version>` in production. */
+    image: { repository: pulumi.Input<string>; tag: pulumi.Input<string> };
+    networkName: pulumi.Input<string>;
+    routes: EdgeProxyRoute[];
+    /** Default: named by the engine. */
+    containerName?: pulumi.Input<string>;
+    labels?: pulumi.Input<Record<string, string>>;
+    memoryMb?: number;
+}
+
+/**
+ * The edge proxy (HAProxy): owns the stack's published host ports and forwards each to a service's
+ * network alias, re-resolving Docker's DNS every second and health-checking every address. During
+ * a release the alias resolves to the old and the new container; the proxy sends traffic only to
+ * those that pass its check and retries a failed request on another one, so the host port never
+ * moves and a caller never sees the switch. The Docker provider comes from the caller.
+ */
+export class EdgeProxy extends pulumi.ComponentResource {
+    public readonly containerName: pulumi.Output<string>;
+    /** The proxy's configuration, as written into the container. */
+    public readonly config: string;
+
+    constructor(name: string, args: EdgeProxyArgs, opts?: pulumi.ComponentResourceOptions) {
+        checkRoutes(name, args.routes);
+        super("msa:proxy:EdgeProxy", name, {}, opts);
+        this.config = haproxyConfig(args.routes);
+        const image = new RegistryImage(name, args.image, { parent: this });
+        const container = new docker.Container(
+            `${name}-container`,
+            {
+                name: args.containerName,
+                image: image.ref,
+                command: ["haproxy", "-W", "-db", "-f", HAPROXY_CONFIG],
+                uploads: [{ file: HAPROXY_CONFIG, content: this.config }],
+                ports: args.routes.map((r) => ({
+                    internal: r.hostPort,
+                    external: r.hostPort,
+                    ip: r.bindAddress ?? "0.0.0.0",
+                    protocol: "tcp",
+                })),
+                networksAdvanced: [{ name: args.networkName }],
+                restart: "always",
+                memory: args.memoryMb,
+                labels: toLabels(args.labels),
+            },
+            { parent: this },
+        );
+        this.containerName = container.name;
+        this.registerOutputs({ containerName: this.containerName });
+    }
+}
+
+/**
+ * One frontend and backend per route. The backend follows every address the alias resolves to
+ * (`server-template`), starts with none (`init-addr none`: the proxy starts before the services
+ * resolve) and marks an address up only once it passes the check.
+ */
+export function haproxyConfig(routes: EdgeProxyRoute[]): string {
+    const lines = [
+        "# Written by the msa stack (components/edgeProxy.ts); changes here are overwritten.",
+        "global",
+        "    log stdout format raw local0 info",
+        "",
+        "defaults",
+        "    log global",
+        "    timeout connect 2s",
+        "    timeout client 60s",
+        "    timeout server 60s",
+        "    timeout check 1s",
+        "    retries 3",
+        "    option redispatch 1",
+        "",
+        "resolvers docker",
+        "    nameserver dns 127.0.0.11:53",
+        "    resolve_retries 3",
+        "    timeout resolve 500ms",
+        "    timeout retry 500ms",
+        "    hold valid 1s",
+        "    hold obsolete 1s",
+        "    hold nx 1s",
+        "    accepted_payload_size 8192",
+    ];
+    for (const r of routes) {
+        const id = `${r.alias.replace(/[^A-Za-z0-9_]/g, "_")}_${r.port}`;
+        lines.push(
+            "",
+            `frontend ${id}`,
+            // Inside the container; the host address is Docker's port mapping.
+            `    bind :${r.hostPort}`,
+            `    mode ${r.mode}`,
+            `    default_backend ${id}`,
+            "",
+            `backend ${id}`,
+            `    mode ${r.mode}`,
+            "    balance roundrobin",
+            ...(r.mode === "http"
+                ? [
+                      `    option httpchk GET ${r.healthPath ?? "/"}`,
+                      "    http-check expect status 200-399",
+                      "    retry-on conn-failure empty-response response-timeout 502 503 504",
+                  ]
+                : []),
+            "    default-server check inter 500ms fall 1 rise 1 resolvers docker init-addr none resolve-prefer ipv4",
+            `    server-template ${id}_ ${SERVERS_PER_ROUTE} ${r.alias}:${r.port}`,
+        );
+    }
+    return `${lines.join("\n")}\n`;
+}
+
+function checkRoutes(name: string, routes: EdgeProxyRoute[]): void {
+    const errors: string[] = [];
+    const seen = new Set<string>();
+    routes.forEach((r, i) => {
+        for (const [field, port] of [
+            ["hostPort", r.hostPort],
+            ["port", r.port],
+        ] as const) {
+            if (!Number.isInteger(port) || port < 1 || port > 65535) {
+                errors.push(`routes[${i}].${field} must be 1-65535, got ${port}`);
+            }
+        }
+        if (seen.has(String(r.hostPort))) {
+            errors.push(`routes[${i}].hostPort ${r.hostPort} is published twice`);
+        }
+        seen.add(String(r.hostPort));
+        if (r.healthPath !== undefined && !/^\/[^\s]*$/.test(r.healthPath)) {
+            errors.push(
+                `routes[${i}].healthPath must be a path starting with /, got ${JSON.stringify(r.healthPath)}`,
+            );
+        }
+    });
+    if (routes.length === 0) {
+        errors.push("routes must not be empty: a proxy with nothing to route publishes nothing");
+    }
+    if (errors.length > 0) {
+        throw new Error(`EdgeProxy ${name}: ${errors.join("; ")}`);
+    }
+}
