@@ -1,8 +1,15 @@
 /**
- * The bench's yardstick: a flat program that declares the same Docker resources as `index.ts`
- * (provider, network, DB image, volume and container, and per service a RemoteImage and a
- * Container with the same env, ports, network and labels) with no components, no config
- * validation and no digest lookups. It trusts the stack config as given. Never deployed.
+ * The bench's yardstick: a flat program that declares the same Docker resources as `index.ts` with
+ * the same env (names and values), ports, network, labels, healthcheck and dependencies, but no
+ * components, no config validation and no digest lookups: provider, network, DB image, volume and
+ * container, and per service a `RemoteImage` (by tag) and a `Container`. It reads the same nested
+ * config (`msa:registry`, `msa:database`, `msa:services`, …) and trusts it as given, with the
+ * schema's defaults written out here. Never deployed. `test/bench/baseline.test.ts` keeps its
+ * resource types, counts and container env in step with the program's.
+ *
+ * Where it knowingly differs from the program: the DB image tag is the configured one (or
+ * `latest`), not derived from the build context's content; a service's image is pulled by tag, not
+ * pinned by a looked-up digest.
  *
  * Like `index.ts`, it is an async function that gives the runtime a turn before each service, so
  * the ratio between the two is what components, validation and lookups cost, not how the
@@ -11,9 +18,37 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 
+interface FlatRegistry {
+    server?: string;
+    namespace: string;
+    project: string;
+    username: string;
+}
+
+/** Container mode only: the bench's configs never use an external database. */
+interface FlatDatabase {
+    alias?: string;
+    port?: number;
+    hostPort?: number;
+    bindAddress?: string;
+    name: string;
+    schema?: string;
+    user?: string;
+    containerName?: string;
+    volumeName?: string;
+    memoryMb?: number;
+    client?: { kind?: string; dialect?: string; driverClassName?: string; type?: string };
+    healthcheck?: { interval?: string; timeout?: string; retries?: number; startPeriod?: string };
+    image?: { name?: string; context?: string; tag?: string; base?: string };
+}
+
 interface FlatService {
-    image: string;
-    tag: string;
+    image?: string;
+    tag?: string;
+    nodeName?: string;
+    containerName?: string;
+    namespace?: string;
+    project?: string;
     ports?: { container: number; host?: number; bindAddress?: string; protocol?: string }[];
     env?: Record<string, string | number | boolean>;
     links?: string[];
@@ -21,19 +56,34 @@ interface FlatService {
     memoryMb?: number;
 }
 
+const PGDATA = "/var/lib/postgresql/data";
+
 const config = new pulumi.Config("msa");
 const stack = pulumi.getStack();
-const server = config.get("registryServer") ?? "registry.gitlab.com";
-const namespace = config.require("registryNamespace");
-const project = config.require("registryProject");
-const prefix = config.get("namePrefix") ?? `msa-${stack}`;
+const registry = config.requireObject<FlatRegistry>("registry");
+const server = registry.server ?? "registry.gitlab.com";
+const database = config.requireObject<FlatDatabase>("database");
 const environment = config.get("environment") ?? stack;
-const dbHost = config.get("dbHost") ?? "database";
-const dbPort = config.getNumber("dbPort") ?? 5432;
-const dbName = config.require("dbName");
-const dbUser = config.get("dbUser") ?? "postgres";
-const dbPassword = config.requireSecret("dbPassword");
+const production = config.getBoolean("production") ?? true;
+const prefix = config.get("namePrefix") ?? `msa-${environment}`;
 const timezone = config.get("timezone") ?? "UTC";
+const dbAlias = database.alias ?? "database";
+const dbPort = database.port ?? 5432;
+const dbSchema = database.schema ?? "public";
+const dbUser = database.user ?? "postgres";
+const client = {
+    kind: "postgresql",
+    dialect: "org.hibernate.dialect.PostgreSQLDialect",
+    driverClassName: "org.postgresql.Driver",
+    type: "postgresql_table",
+    ...database.client,
+};
+const healthcheck = { interval: "1s", timeout: "3s", retries: 5, startPeriod: "60s" };
+Object.assign(healthcheck, database.healthcheck);
+const dbImage = { name: "db", context: "docker/db", tag: "latest", base: "postgres:14" };
+Object.assign(dbImage, database.image);
+const dbPassword = config.requireSecret("dbPassword");
+const registryPassword = config.requireSecret("registryPassword");
 const services = config.getObject<Record<string, FlatService>>("services") ?? {};
 const secretEnv =
     config.getSecretObject<Record<string, Record<string, string>>>("secretEnv") ??
@@ -49,18 +99,18 @@ const labels = (component: string) =>
     [
         { label: "msa.component", value: component },
         { label: "msa.environment", value: environment },
+        ...(production ? [] : [{ label: "msa.production", value: "false" }]),
         { label: "msa.project", value: "msa" },
         { label: "msa.stack", value: stack },
     ].sort((a, b) => a.label.localeCompare(b.label));
 
+const envPrefix = (key: string) => key.toUpperCase().replace(/[^A-Z0-9]+/g, "_");
+const seconds = (d: string) => Number(/^(\d+)s$/.exec(d)?.[1] ?? 0);
+
 export = async () => {
-    const provider = new docker.Provider("gitlab-provider", {
+    const provider = new docker.Provider("docker", {
         registryAuth: [
-            {
-                address: server,
-                username: config.require("registryUsername"),
-                password: config.requireSecret("registryPassword"),
-            },
+            { address: server, username: registry.username, password: registryPassword },
         ],
     });
     const network = new docker.Network(
@@ -68,64 +118,92 @@ export = async () => {
         { name: `${prefix}-net`, driver: "bridge", labels: labels("network") },
         { provider },
     );
-    const dbImage = new docker.Image(
+    const image = new docker.Image(
         "database-image",
         {
-            imageName: `${server}/${namespace}/${project}/db:latest`,
+            imageName: `${server}/${registry.namespace}/${registry.project}/${dbImage.name}:${dbImage.tag}`,
             build: {
-                context: "docker/db",
-                dockerfile: "docker/db/Dockerfile",
-                args: { BASE_IMAGE: "postgres:14", TZ: timezone },
+                context: dbImage.context,
+                dockerfile: `${dbImage.context}/Dockerfile`,
+                args: { BASE_IMAGE: dbImage.base, TZ: timezone },
             },
-            registry: {
-                server,
-                username: config.require("registryUsername"),
-                password: dbPassword,
-            },
+            skipPush: false,
+            registry: { server, username: registry.username, password: registryPassword },
         },
         { provider },
     );
     const volume = new docker.Volume(
         "database-volume",
-        { name: `${prefix}-db-data`, driver: "local", labels: labels("database") },
-        { provider },
+        {
+            name: database.volumeName ?? `msa-${stack.toLowerCase()}-db-data`,
+            driver: "local",
+            labels: labels("database"),
+        },
+        { provider, retainOnDelete: true, ignoreChanges: ["labels"] },
     );
     const db = new docker.Container(
         "database-container",
         {
-            name: `${prefix}-db`,
-            image: dbImage.repoDigest,
+            name: database.containerName ?? `${prefix}-db`,
+            image: image.repoDigest,
             envs: [
                 `POSTGRES_USER=${dbUser}`,
                 pulumi.interpolate`POSTGRES_PASSWORD=${dbPassword}`,
-                `POSTGRES_DB=${dbName}`,
+                `POSTGRES_DB=${database.name}`,
+                `DB_NAME=${database.name}`,
+                `DB_SCHEMA_NAME=${dbSchema}`,
                 `PGPORT=${dbPort}`,
+                `PGDATA=${PGDATA}`,
                 `TZ=${timezone}`,
+                `PGUSER=${dbUser}`,
+                `PGDATABASE=${database.name}`,
             ],
-            volumes: [{ volumeName: volume.name, containerPath: "/var/lib/postgresql/data" }],
-            networksAdvanced: [{ name: network.name, aliases: [dbHost] }],
+            volumes: [{ volumeName: volume.name, containerPath: PGDATA }],
+            ports: [
+                {
+                    internal: dbPort,
+                    external: database.hostPort ?? dbPort,
+                    ip: database.bindAddress ?? "127.0.0.1",
+                    protocol: "tcp",
+                },
+            ],
+            networksAdvanced: [{ name: network.name, aliases: [dbAlias] }],
+            healthcheck: {
+                tests: ["CMD", "pg_isready", "-h", "127.0.0.1", "-p", String(dbPort)],
+                ...healthcheck,
+            },
+            wait: true,
+            waitTimeout:
+                seconds(healthcheck.startPeriod) +
+                healthcheck.retries *
+                    (seconds(healthcheck.interval) + seconds(healthcheck.timeout)) +
+                30,
             restart: "unless-stopped",
+            memory: database.memoryMb,
             labels: labels("database"),
         },
         { provider },
     );
 
-    const envPrefix = (key: string) => key.toUpperCase().replace(/[^A-Z0-9]+/g, "_");
-
     const endpoints: Record<string, string[]> = {};
     for (const [key, svc] of Object.entries(services)) {
         await new Promise((resolve) => setImmediate(resolve));
-        const ports = svc.ports ?? [];
+        const published = (svc.ports ?? []).filter((p) => p.host !== undefined);
         const env: string[] = [
-            `DB_HOST=${dbHost}`,
+            `DB_HOST=${dbAlias}`,
             `DB_PORT=${dbPort}`,
-            `DB_NAME=${dbName}`,
+            `DB_NAME=${database.name}`,
+            `DB_SCHEMA_NAME=${dbSchema}`,
             `DB_USER=${dbUser}`,
             `TZ=${timezone}`,
-            `NODENAME=${key}`,
+            `DB_KIND=${client.kind}`,
+            `DB_DIALECT=${client.dialect}`,
+            `DB_DRIVER_CLASS_NAME=${client.driverClassName}`,
+            `DB_TYPE=${client.type}`,
+            `NODENAME=${svc.nodeName ?? key}`,
         ];
         for (const link of svc.links ?? []) {
-            const port = services[link]?.ports?.[0]?.container ?? 80;
+            const port = services[link]?.ports?.[0]?.container;
             env.push(
                 `${envPrefix(link)}_HOST=${link}`,
                 `${envPrefix(link)}_PORT=${port}`,
@@ -135,19 +213,17 @@ export = async () => {
         for (const [name, value] of Object.entries(svc.env ?? {})) {
             env.push(`${name}=${String(value)}`);
         }
-        const image = new docker.RemoteImage(
+        const repository = `${server}/${svc.namespace ?? registry.namespace}/${svc.project ?? registry.project}/${svc.image ?? key.toLowerCase().replace(/_/g, "-")}`;
+        const remote = new docker.RemoteImage(
             `${key}-image`,
-            {
-                name: `${server}/${namespace}/${project}/${svc.image}:${svc.tag}`,
-                keepLocally: true,
-            },
+            { name: `${repository}:${svc.tag}`, keepLocally: true },
             { provider },
         );
         new docker.Container(
             `${key}-container`,
             {
-                name: `${prefix}-${key.toLowerCase()}`,
-                image: image.name,
+                name: svc.containerName ?? `${prefix}-${key.toLowerCase()}`,
+                image: remote.name,
                 envs: [
                     ...env,
                     pulumi.interpolate`DB_PASSWORD=${dbPassword}`,
@@ -156,14 +232,12 @@ export = async () => {
                             pulumi.interpolate`${name}=${secretEnv.apply((all) => all[key]?.[name] ?? "")}`,
                     ),
                 ],
-                ports: ports
-                    .filter((p) => p.host !== undefined)
-                    .map((p) => ({
-                        internal: p.container,
-                        external: p.host,
-                        ip: p.bindAddress ?? "0.0.0.0",
-                        protocol: p.protocol ?? "tcp",
-                    })),
+                ports: published.map((p) => ({
+                    internal: p.container,
+                    external: p.host,
+                    ip: p.bindAddress ?? "0.0.0.0",
+                    protocol: p.protocol ?? "tcp",
+                })),
                 networksAdvanced: [{ name: network.name, aliases: [key] }],
                 restart: svc.restart ?? "always",
                 memory: svc.memoryMb,
@@ -171,9 +245,10 @@ export = async () => {
             },
             { provider, dependsOn: [db] },
         );
-        endpoints[key] = ports
-            .filter((p) => p.host !== undefined)
-            .map((p) => `http://localhost:${p.host}`);
+        endpoints[key] = published.map(
+            (p) =>
+                `http://${(p.bindAddress ?? "0.0.0.0") === "0.0.0.0" ? "localhost" : p.bindAddress}:${p.host}`,
+        );
     }
     return { endpoints, dockerNetwork: network.name };
 };

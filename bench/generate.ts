@@ -1,8 +1,9 @@
 /**
  * Stack configs of any size for the bench: N services with published ports, links to earlier
  * services, extra plain env and, for every fifth service, one secret env var. The result is the
- * flat `msa:key → value` map `captureStack({config})` takes; `checkGenerated` validates it with the
- * program's own validation so the bench fails loudly instead of timing an error path.
+ * `msa:key → value` map `captureStack({config})` takes (structured keys as objects);
+ * `checkGenerated` validates it with the program's own validation so the bench fails loudly
+ * instead of timing an error path.
  */
 import { readConfigMap } from "../config/read";
 import { PROJECT } from "../config/schema";
@@ -67,13 +68,15 @@ export function generateConfig(n: number): Record<string, unknown> {
     }
     return {
         [`${PROJECT}:environment`]: "bench",
-        [`${PROJECT}:registryNamespace`]: "bench-group",
-        [`${PROJECT}:registryProject`]: "bench",
-        [`${PROJECT}:registryUsername`]: "bench-deploy-token",
+        [`${PROJECT}:production`]: false,
+        [`${PROJECT}:registry`]: {
+            namespace: "bench-group",
+            project: "bench",
+            username: "bench-deploy-token",
+        },
         [`${PROJECT}:registryPassword`]: { secure: "bench-ciphertext" },
         [`${PROJECT}:dbPassword`]: { secure: "bench-ciphertext" },
-        [`${PROJECT}:dbName`]: "bench_db",
-        [`${PROJECT}:dbHostPort`]: 15432,
+        [`${PROJECT}:database`]: { name: "bench_db", hostPort: 15432 },
         [`${PROJECT}:services`]: services,
         [`${PROJECT}:secretEnv`]: secretEnv,
     };
@@ -85,8 +88,10 @@ export function generateConfig(n: number): Record<string, unknown> {
  */
 export function checkGenerated(n: number, config: Record<string, unknown>, root: string): void {
     const flat = flattenStackConfig(BENCH_STACK, { ...projectDefaults(root), ...config });
-    const { raw, secrets } = readConfigMap(flat.values);
-    const result = validateStackConfig(BENCH_STACK, raw, secrets);
+    const secret = new Set(flat.secretKeys);
+    const result = validateStackConfig(
+        readConfigMap(BENCH_STACK, flat.values, (key) => secret.has(key)),
+    );
     if (!result.ok) {
         throw new Error(
             `generated config for ${n} services is invalid:\n  - ${result.errors.join("\n  - ")}`,

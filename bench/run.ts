@@ -1,20 +1,20 @@
 /**
- * `npm run bench [-- --runs 5 --sizes 1,10,100,500 --out bench/results.json]`: what one evaluation of the program costs and
- * how it grows with the number of services, against a flat baseline declaring the same Docker
+ * `npm run bench [-- --runs 5 --sizes 1,10,100,500 --out bench/results.json]`: what one evaluation
+ * of the program costs and how it grows with the number of services, against a flat baseline declaring the same Docker
  * resources, plus what loading the program costs before it runs (type-checked ts-node,
  * transpile-only ts-node, precompiled JavaScript). Every evaluation runs in a fresh process; the
  * table shows medians. Writes `bench/results.json`.
  *
  * Fails loudly (exit 1) if a generated config is invalid, the compile fails, or an evaluation does
  * not declare what it should; a missed target is reported, not an error (timings on a shared
- * machine are noisy).
+ * machine are noisy). Exit 2 on a usage error (`tools/cli.ts`).
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { parseArgs as parseCliArgs } from "util";
 import { captureStack } from "../capture";
+import { CliSpec, CommandError, exitWith, ParsedCli, runCli, UsageError } from "../tools/cli";
 import { BENCH_STACK, checkGenerated, generateConfig } from "./generate";
 import type { EvalSpec, StartupMode, WorkerResult, WorkerSpec } from "./worker";
 
@@ -48,10 +48,26 @@ interface SizeResult {
     baselineResources: number;
 }
 
-class BenchError extends Error {}
+const OPTIONS = {
+    runs: { type: "string" },
+    sizes: { type: "string" },
+    out: { type: "string" },
+} as const;
 
-async function main(): Promise<void> {
-    const { runs, sizes, out: resultsFile } = parseArgs(process.argv.slice(2));
+const CLI: CliSpec<typeof OPTIONS> = {
+    name: "bench",
+    usage: "usage: npm run bench -- [--runs N] [--sizes 1,10,100,500] [--out FILE]",
+    options: OPTIONS,
+};
+
+export function main(argv: string[]): Promise<number> {
+    return runCli(CLI, argv, async ({ values }) => {
+        await bench(benchOptions(values));
+        return 0;
+    });
+}
+
+async function bench({ runs, sizes, out: resultsFile }: BenchOptions): Promise<void> {
     const started = Date.now();
     const machine = describeMachine();
     console.log(`machine: ${machine}`);
@@ -75,23 +91,11 @@ async function main(): Promise<void> {
                     machine,
                     loadAverageAtStart: loadAtStart,
                     runsPerMedian: runs,
-                    runs: results.map((r) => ({
-                        services: r.services,
-                        wallMs: round(r.wallMs),
-                        cpuMs: round(r.cpuMs),
-                        peakRssMb: round(r.peakRssMb),
-                        baselineWallMs: round(r.baselineWallMs),
-                        baselineCpuMs: round(r.baselineCpuMs),
-                        baselinePeakRssMb: round(r.baselinePeakRssMb),
-                        resources: r.resources,
-                        baselineResources: r.baselineResources,
-                    })),
+                    runs: results.map(roundNumbers),
                     growthPer10x: report.growth,
-                    startup: startup.map((s) => ({
-                        setup: s.label,
-                        wallMs: round(s.wallMs),
-                        cpuMs: round(s.cpuMs),
-                        peakRssMb: round(s.peakRssMb),
+                    startup: startup.map(({ label, wallMs, cpuMs, peakRssMb }) => ({
+                        setup: label,
+                        ...roundNumbers({ wallMs, cpuMs, peakRssMb }),
                     })),
                     targets: report.targets,
                 },
@@ -107,28 +111,20 @@ async function main(): Promise<void> {
     }
 }
 
-function parseArgs(argv: string[]): { runs: number; sizes: number[]; out: string } {
-    const usage = "usage: npm run bench -- [--runs N] [--sizes 1,10,100,500] [--out FILE]";
-    let values: { runs?: string; sizes?: string; out?: string };
-    try {
-        ({ values } = parseCliArgs({
-            args: argv,
-            options: {
-                runs: { type: "string" },
-                sizes: { type: "string" },
-                out: { type: "string" },
-            },
-        }));
-    } catch (e) {
-        throw new BenchError(`${(e as Error).message}; ${usage}`);
-    }
+interface BenchOptions {
+    runs: number;
+    sizes: number[];
+    out: string;
+}
+
+function benchOptions(values: ParsedCli<typeof OPTIONS>["values"]): BenchOptions {
     const runs = values.runs ?? String(DEFAULT_RUNS);
     if (!/^[1-9][0-9]*$/.test(runs)) {
-        throw new BenchError(`--runs must be a positive integer, got ${JSON.stringify(runs)}`);
+        throw new UsageError(`--runs must be a positive integer, got ${JSON.stringify(runs)}`);
     }
     const sizes = values.sizes ?? DEFAULT_SIZES.join(",");
     if (!/^[1-9][0-9]*(,[1-9][0-9]*)*$/.test(sizes)) {
-        throw new BenchError(
+        throw new UsageError(
             `--sizes must be positive integers separated by commas, got ${JSON.stringify(sizes)}`,
         );
     }
@@ -174,7 +170,7 @@ function compile(work: string): string {
         { cwd: ROOT, encoding: "utf8" },
     );
     if (r.status !== 0) {
-        throw new BenchError(`tsc failed (exit ${r.status}):\n${r.stdout}${r.stderr}`);
+        throw new CommandError(`tsc failed (exit ${r.status}):\n${r.stdout}${r.stderr}`);
     }
     fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(out, "node_modules"), "dir");
     fs.copyFileSync(path.join(out, "bench", "baseline.js"), path.join(out, "baseline.js"));
@@ -263,7 +259,7 @@ function runWorkerAt(worker: string, spec: WorkerSpec, nodeArgs: string[]): Work
         maxBuffer: 64 * 1024 * 1024,
     });
     if (r.status !== 0) {
-        throw new BenchError(
+        throw new CommandError(
             `evaluation failed (${describe(spec)}), exit ${r.status}:\n${r.stderr}`,
         );
     }
@@ -284,7 +280,7 @@ function measureSize(
     configFile: string | undefined,
 ): SizeResult {
     if (configFile === undefined) {
-        throw new BenchError(`no config generated for ${n} services`);
+        throw new CommandError(`no config generated for ${n} services`);
     }
     const ours: WorkerResult[] = [];
     const flat: WorkerResult[] = [];
@@ -297,7 +293,7 @@ function measureSize(
     });
     // Alternate the two programs so background load hits both alike.
     for (let i = 0; i < runs; i++) {
-        ours.push(expect(runEval(spec("index.js")), `index.ts with ${n} services`, 8 + 3 * n, n));
+        ours.push(expect(runEval(spec("index.js")), `index.ts with ${n} services`, 7 + 4 * n, n));
         flat.push(
             expect(runEval(spec("baseline.js")), `baseline with ${n} services`, 5 + 2 * n, 0),
         );
@@ -320,13 +316,14 @@ function measureSize(
 }
 
 /**
- * Ours: the registry, network and database components with their 5 resources, then a component,
- * an image and a container per service, and one digest lookup per service. Baseline: provider,
- * network, DB image, volume and container, then an image and a container per service.
+ * Ours: the provider, the network and database components with their 4 resources, then per
+ * service two components (the service and its registry image), an image and a container, and one
+ * digest lookup. Baseline: provider, network, DB image, volume and container, then an image and a
+ * container per service.
  */
 function expect(r: WorkerResult, what: string, resources: number, invokes: number): WorkerResult {
     if (r.resources !== resources || r.invokes !== invokes) {
-        throw new BenchError(
+        throw new CommandError(
             `${what} declared ${r.resources} resources and ${r.invokes} invokes, expected ${resources} and ${invokes}`,
         );
     }
@@ -354,7 +351,7 @@ function measureStartup(runs: number, out: string): StartupResult[] {
                 { kind: "startup", mode, program, root: ROOT, stack: "dev" },
                 nodeArgs,
             );
-            samples.get(mode)?.push(expect(r, `dev stack (${mode})`, 14, 2));
+            samples.get(mode)?.push(expect(r, `dev stack (${mode})`, 15, 2));
         }
     }
     return STARTUP_MODES.map(({ mode, label }) => {
@@ -473,12 +470,18 @@ function median(values: number[]): number {
         : ((sorted[mid - 1] ?? NaN) + (sorted[mid] ?? NaN)) / 2;
 }
 
+/** `o` with every number rounded to a whole unit, for results.json. */
+function roundNumbers<T extends object>(o: T): T {
+    return Object.fromEntries(
+        Object.entries(o).map(([k, v]) => [k, typeof v === "number" ? round(v) : v]),
+    ) as T;
+}
+
 function round(v: number, digits = 0): number {
     const f = 10 ** digits;
     return Math.round(v * f) / f;
 }
 
-main().catch((err: unknown) => {
-    console.error(err instanceof BenchError ? `bench: ${err.message}` : err);
-    process.exit(1);
-});
+if (require.main === module) {
+    exitWith(main(process.argv.slice(2)));
+}

@@ -126,6 +126,7 @@ function startup(spec: StartupSpec): Promise<Capture> {
         config: files.values,
         secretKeys: files.secretKeys,
         program: spec.program,
+        preview: true,
     });
 }
 

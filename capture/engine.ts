@@ -1,10 +1,10 @@
 /**
  * The capture engine: evaluates the real `index.ts` under Pulumi's mock runtime, with a monitor
  * that records every `RegisterResourceRequest` (protect, retainOnDelete, dependencies, parent, and
- * secret markers per list element) and every invoke. It always runs in Node's own module system
- * (see `capture/index.ts`), so each capture evaluates the program afresh.
+ * secret and unknown markers per list element) and every invoke. By default it runs as a preview:
+ * what only the engine knows (digests, ids) is unknown, never made up. It always runs in Node's own
+ * module system (see `capture/index.ts`), so each capture evaluates the program afresh.
  */
-import * as crypto from "crypto";
 import * as path from "path";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import type {
@@ -14,7 +14,15 @@ import type {
     Mocks,
 } from "@pulumi/pulumi/runtime/mocks";
 import * as pulumi from "@pulumi/pulumi";
+import {
+    serializeProperties,
+    specialResourceSig,
+    specialSecretSig,
+    specialSigKey,
+    unknownValue,
+} from "@pulumi/pulumi/runtime/rpc";
 import type { Capture, CapturedInvoke, CapturedResource, SecretValue } from "./types";
+import { UNKNOWN_VALUE } from "./types";
 
 /** Overrides for what the mock provider answers; return undefined to keep the default. */
 export interface MockHooks {
@@ -35,14 +43,12 @@ export interface EngineOptions {
     /** The program's entry file (`index.ts`, or `bin/index.js` when precompiled). */
     program: string;
     hooks?: MockHooks;
+    /**
+     * Run as `pulumi preview` does: what the provider answers as unknown stays unknown, and
+     * `apply` callbacks over it do not run. Off only when the hooks answer with real values.
+     */
+    preview: boolean;
 }
-
-/** The sentinel the Pulumi wire format uses for special values (secrets, resource refs…). */
-const SIG_KEY = "4dabf18193072939515e22adb298388d";
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
-const RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e";
-const OUTPUT_SIG = "d0e6a833031e9bbcd3f4e8bde6ca49a4";
-const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 /**
  * The mock monitor's requests are protobuf messages that the SDK types as `any`; this alias keeps
@@ -74,7 +80,7 @@ class RecordingMonitor extends MockMonitor {
             parentUrn: req.getParent() || null,
             custom: req.getCustom(),
             provider: providerName(req.getProvider()),
-            inputs: decode(req.getObject()?.toJavaScript() ?? {}) as Record<string, unknown>,
+            inputs: decodeStruct(req.getObject()),
             outputs: {},
             protect: Boolean(req.getProtect()),
             retainOnDelete: Boolean(req.getRetainondelete()),
@@ -85,10 +91,7 @@ class RecordingMonitor extends MockMonitor {
         await super.registerResource(req, (err: Pb, response: Pb) => {
             if (!err && response) {
                 entry.urn = response.getUrn();
-                entry.outputs = decode(response.getObject()?.toJavaScript() ?? {}) as Record<
-                    string,
-                    unknown
-                >;
+                entry.outputs = decodeStruct(response.getObject());
                 this.byUrn.set(entry.urn, entry);
             }
             callback(err, response);
@@ -97,7 +100,7 @@ class RecordingMonitor extends MockMonitor {
     public async invoke(req: Pb, callback: Callback): Promise<void> {
         this.recorded.invokes.push({
             token: req.getTok(),
-            args: decode(req.getArgs()?.toJavaScript() ?? {}) as Record<string, unknown>,
+            args: decodeStruct(req.getArgs()),
             provider: providerName(req.getProvider()),
         });
         return super.invoke(req, callback);
@@ -138,24 +141,28 @@ function nameOfUrn(urn: string): string {
     return urn.split("::").pop() ?? urn;
 }
 
-/** Wire values → plain values, keeping a secret marker on exactly the values that are secret. */
+const decodeStruct = (struct: Pb): Record<string, unknown> =>
+    decode(struct?.toJavaScript() ?? {}) as Record<string, unknown>;
+
+/**
+ * Wire values → plain values, with a marker on exactly the values that are secret or unknown (in a
+ * preview, a string built from an unknown is unknown as a whole: the SDK sends the sentinel). No
+ * output values (`specialOutputValueSig`) arrive: the runtime is told the monitor takes none.
+ */
 function decode(v: unknown): unknown {
+    if (v === unknownValue) {
+        return UNKNOWN_VALUE;
+    }
     if (Array.isArray(v)) {
         return v.map(decode);
     }
     if (typeof v === "object" && v !== null) {
         const obj = v as Record<string, unknown>;
-        switch (obj[SIG_KEY]) {
-            case SECRET_SIG:
+        switch (obj[specialSigKey]) {
+            case specialSecretSig:
                 return { __secret: true, value: decode(obj.value) } satisfies SecretValue;
-            case RESOURCE_SIG:
+            case specialResourceSig:
                 return { resource: obj.urn };
-            case OUTPUT_SIG: {
-                const inner = obj.value === undefined ? UNKNOWN : decode(obj.value);
-                return obj.secret === true
-                    ? ({ __secret: true, value: inner } satisfies SecretValue)
-                    : inner;
-            }
             default:
                 return Object.fromEntries(Object.entries(obj).map(([k, x]) => [k, decode(x)]));
         }
@@ -163,61 +170,33 @@ function decode(v: unknown): unknown {
     return v;
 }
 
-const sha = (text: string): string => crypto.createHash("sha256").update(text).digest("hex");
+/**
+ * Outputs only the engine learns by creating a resource (or a data source by asking the
+ * registry), per type token. The default answers leave them unknown; any other output is the input
+ * of the same name, so `name` is unknown only where the program leaves it to Docker.
+ */
+const ENGINE_COMPUTED: Record<string, string[]> = {
+    "docker:index/image:Image": ["repoDigest", "baseImageName", "registryServer"],
+    "docker:index/remoteImage:RemoteImage": ["imageId", "repoDigest"],
+    "docker:index/volume:Volume": ["name", "mountpoint"],
+    "docker:index/container:Container": ["name"],
+    "docker:index/getRegistryImage:getRegistryImage": ["sha256Digest"],
+};
 
-/** What a provider would compute: names of volumes and networks, image digests, ids. */
-export function defaultOutputs(args: MockResourceArgs): MockResourceResult {
-    const inputs = args.inputs as Record<string, unknown>;
-    const id = `${args.name}-id`;
-    switch (args.type) {
-        case "docker:index/image:Image": {
-            const imageName = String(inputs.imageName ?? "");
-            const repo = imageName.replace(/:[^/:]+$/, "");
-            const pushed = inputs.skipPush !== true;
-            return {
-                id,
-                state: {
-                    ...inputs,
-                    repoDigest: pushed ? `${repo}@sha256:${sha(JSON.stringify(inputs))}` : "",
-                    baseImageName: imageName,
-                    registryServer: imageName.split("/")[0],
-                },
-            };
-        }
-        case "docker:index/remoteImage:RemoteImage": {
-            const name = String(inputs.name ?? "");
-            return {
-                id,
-                state: {
-                    ...inputs,
-                    imageId: `sha256:${sha(name)}`,
-                    repoDigest: name.includes("@") ? name.replace(/:[^/:@]+@/, "@") : "",
-                },
-            };
-        }
-        case "docker:index/volume:Volume":
-            return {
-                id,
-                state: {
-                    ...inputs,
-                    name: inputs.name ?? args.name,
-                    mountpoint: `/var/lib/docker/volumes/${String(inputs.name ?? args.name)}/_data`,
-                },
-            };
-        case "docker:index/network:Network":
-            return { id, state: { ...inputs, name: inputs.name ?? args.name } };
-        default:
-            return { id, state: { ...inputs, name: inputs.name ?? args.name } };
-    }
+/** The provider's answer by default: the inputs back, unknown for what only the engine knows. */
+function echoInputs(token: string, inputs: Record<string, unknown>): Record<string, unknown> {
+    const computed = (ENGINE_COMPUTED[token] ?? []).map((key) => [key, unknownValue]);
+    return { ...Object.fromEntries(computed), ...inputs };
 }
 
-export function defaultCall(args: MockCallArgs): Record<string, unknown> {
-    if (args.token === "docker:index/getRegistryImage:getRegistryImage") {
-        const name = String((args.inputs as Record<string, unknown>).name);
-        return { id: name, name, sha256Digest: `sha256:${sha(name)}` };
-    }
-    return {};
-}
+/** A new resource: no id yet (unknown in a preview), computed outputs unknown. */
+export const defaultOutputs = (args: MockResourceArgs): MockResourceResult => ({
+    id: undefined,
+    state: echoInputs(args.type, args.inputs as Record<string, unknown>),
+});
+
+export const defaultCall = (args: MockCallArgs): Record<string, unknown> =>
+    echoInputs(args.token, args.inputs as Record<string, unknown>);
 
 /**
  * Evaluates the program once and returns what it declared. Throws what the program throws.
@@ -262,14 +241,12 @@ async function evaluateOnce(opts: EngineOptions, fast: boolean): Promise<Capture
         call: async (args) => (await guarded(() => hooks.call?.(args))) ?? defaultCall(args),
     };
     const monitor = new RecordingMonitor(mocks);
-    installMonitor(monitor, opts.project, opts.stack);
+    installMonitor(monitor, opts);
     pulumi.runtime.setAllConfig(opts.config, opts.secretKeys);
 
-    const warnings: string[] = [];
     const program = path.resolve(opts.program);
     forgetProjectModules(path.dirname(program));
-    const exports = await declare(program, fast);
-    const outputs = await resolveOutputs(exports);
+    const outputs = await stackOutputs(await declare(program, fast));
     await runtimeSettings.waitForRPCs();
     if (hookErrors.length > 0) {
         throw hookErrors[0];
@@ -280,7 +257,7 @@ async function evaluateOnce(opts: EngineOptions, fast: boolean): Promise<Capture
         resources: recorded.resources,
         invokes: recorded.invokes,
         outputs,
-        warnings,
+        warnings: [],
     };
 }
 
@@ -305,8 +282,8 @@ async function declare(program: string, fast: boolean): Promise<Record<string, u
 }
 
 /** `setMockOptions` resets the runtime's feature flags: set them as `setMocks` does. */
-function installMonitor(monitor: RecordingMonitor, project: string, stack: string): void {
-    runtimeSettings.setMockOptions(monitor, project, stack, false);
+function installMonitor(monitor: RecordingMonitor, opts: EngineOptions): void {
+    runtimeSettings.setMockOptions(monitor, opts.project, opts.stack, opts.preview);
     const store = runtimeState.getStore();
     store.supportsSecrets = true;
     store.supportsResourceReferences = true;
@@ -343,34 +320,10 @@ function forgetProjectModules(root: string): void {
     }
 }
 
-async function resolveOutputs(exports: Record<string, unknown>): Promise<Record<string, unknown>> {
-    const out: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(exports)) {
-        if (key === "__esModule") {
-            continue;
-        }
-        out[key] = await resolveValue(value);
-    }
-    return out;
-}
-
-async function resolveValue(value: unknown): Promise<unknown> {
-    if (pulumi.Output.isInstance(value)) {
-        const [inner, secret] = await new Promise<[unknown, boolean]>((resolve) => {
-            const o = value as pulumi.Output<unknown>;
-            pulumi.all([o, pulumi.isSecret(o)]).apply(([v, s]) => resolve([v, s]));
-        });
-        const resolved = await resolveValue(inner);
-        return secret ? ({ __secret: true, value: resolved } satisfies SecretValue) : resolved;
-    }
-    if (Array.isArray(value)) {
-        return Promise.all(value.map(resolveValue));
-    }
-    if (typeof value === "object" && value !== null && !pulumi.Resource.isInstance(value)) {
-        const entries = await Promise.all(
-            Object.entries(value).map(async ([k, v]) => [k, await resolveValue(v)] as const),
-        );
-        return Object.fromEntries(entries.filter(([, v]) => v !== undefined));
-    }
-    return value;
+/**
+ * The stack outputs as the engine receives them (serialized: secret, unknown in a preview, a
+ * resource as its URN), decoded like the inputs.
+ */
+async function stackOutputs(outputs: Record<string, unknown>): Promise<Record<string, unknown>> {
+    return decode(await serializeProperties("stack outputs", outputs)) as Record<string, unknown>;
 }

@@ -6,8 +6,22 @@ export interface SecretValue {
     readonly value: unknown;
 }
 
+/**
+ * Marks a value only the engine knows once it has created a resource (an image digest, an id): in
+ * a preview it is unknown, and so is every string built from it. Plans print it as
+ * `(known after deploy)`; JSON carries it as `{"__unknown": true}`.
+ */
+export interface UnknownValue {
+    readonly __unknown: true;
+}
+
+export const UNKNOWN_VALUE: UnknownValue = Object.freeze({ __unknown: true });
+
 export const isSecretValue = (v: unknown): v is SecretValue =>
     typeof v === "object" && v !== null && (v as { __secret?: unknown }).__secret === true;
+
+export const isUnknownValue = (v: unknown): v is UnknownValue =>
+    typeof v === "object" && v !== null && (v as { __unknown?: unknown }).__unknown === true;
 
 export interface CapturedResource {
     urn: string;
@@ -22,9 +36,9 @@ export interface CapturedResource {
     custom: boolean;
     /** Logical name of the explicit provider, if any. */
     provider: string | null;
-    /** Inputs as the provider receives them; secret values are `SecretValue`s. */
+    /** Inputs as the provider receives them, with `SecretValue` and `UnknownValue` markers. */
     inputs: Record<string, unknown>;
-    /** What the mock provider answered (the computed outputs). */
+    /** What the mock provider answered (the computed outputs, unknown in a preview). */
     outputs: Record<string, unknown>;
     protect: boolean;
     retainOnDelete: boolean;
@@ -43,7 +57,7 @@ export interface Capture {
     stack: string;
     resources: CapturedResource[];
     invokes: CapturedInvoke[];
-    /** Stack outputs; secret ones are `SecretValue`s. */
+    /** Stack outputs, with `SecretValue` and `UnknownValue` markers. */
     outputs: Record<string, unknown>;
     warnings: string[];
 }
@@ -59,44 +73,29 @@ export class CaptureConfigError extends Error {
     }
 }
 
-/** Replaces every secret with `[secret]`: what plans and logs print. */
-export function redact(value: unknown): unknown {
-    if (isSecretValue(value)) {
-        return "[secret]";
+/** Rebuilds a captured value with each secret or unknown marker replaced by `replace(marker)`. */
+export function mapMarkers(
+    value: unknown,
+    replace: (marker: SecretValue | UnknownValue) => unknown,
+): unknown {
+    if (isSecretValue(value) || isUnknownValue(value)) {
+        return replace(value);
     }
     if (Array.isArray(value)) {
-        return value.map(redact);
+        return value.map((v) => mapMarkers(v, replace));
     }
     if (typeof value === "object" && value !== null) {
-        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redact(v)]));
+        return Object.fromEntries(
+            Object.entries(value).map(([k, v]) => [k, mapMarkers(v, replace)]),
+        );
     }
     return value;
 }
 
-/** Unwraps every secret: what a driver that really creates the resources needs. */
-export function reveal(value: unknown): unknown {
-    if (isSecretValue(value)) {
-        return reveal(value.value);
-    }
-    if (Array.isArray(value)) {
-        return value.map(reveal);
-    }
-    if (typeof value === "object" && value !== null) {
-        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, reveal(v)]));
-    }
-    return value;
-}
+/** Replaces every secret with `[secret]` and keeps unknowns: what plans and logs print. */
+export const redact = (value: unknown): unknown =>
+    mapMarkers(value, (m) => (isSecretValue(m) ? "[secret]" : m));
 
-/** True when `value` holds a secret anywhere inside. */
-export function containsSecret(value: unknown): boolean {
-    if (isSecretValue(value)) {
-        return true;
-    }
-    if (Array.isArray(value)) {
-        return value.some(containsSecret);
-    }
-    if (typeof value === "object" && value !== null) {
-        return Object.values(value).some(containsSecret);
-    }
-    return false;
-}
+/** Unwraps every secret and keeps unknowns: what a driver that creates the resources needs. */
+export const reveal = (value: unknown): unknown =>
+    mapMarkers(value, (m) => (isSecretValue(m) ? reveal(m.value) : m));

@@ -18,7 +18,14 @@ export class RegistryImage extends pulumi.ComponentResource {
     public readonly ref: pulumi.Output<string>;
 
     constructor(name: string, args: RegistryImageArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("msa:registry:RegistryImage", name, {}, opts);
+        // The reference as given is the component's input: a policy can judge the tag even in a
+        // preview, where the digest (and so the pulled name) is not known yet.
+        super(
+            "msa:registry:RegistryImage",
+            name,
+            { repository: args.repository, tag: args.tag },
+            opts,
+        );
         const tagged = pulumi.interpolate`${args.repository}:${args.tag}`;
         const resolved = docker.getRegistryImageOutput({ name: tagged }, { parent: this });
         const image = new docker.RemoteImage(

@@ -27,7 +27,7 @@ export const LIMITS = {
 
 const PORT_RANGE = "must be 1-65535";
 /** Service keys double as network aliases and env-var prefixes, so keep them DNS- and env-safe. */
-export const SERVICE_KEY_PATTERN = /^[A-Za-z][A-Za-z0-9_-]{0,62}$/;
+export const SERVICE_KEY_PATTERN = /^[A-Za-z](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?$/;
 /** Docker's own reference grammar for a tag. */
 const TAG_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 /** One path component of an image name (lower case, separators `.`, `_`, `__`, `-`). */
@@ -328,7 +328,7 @@ export const stackConfigSchema = z
                     .string()
                     .regex(
                         SERVICE_KEY_PATTERN,
-                        "must start with a letter and hold only letters, digits, _ and - (at most 63)",
+                        "must start with a letter, end with a letter or digit and hold only letters, digits, _ and - (at most 63)",
                     ),
                 serviceSchema,
                 { error: "must be a map of service name to service settings" },

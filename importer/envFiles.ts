@@ -6,7 +6,7 @@
  */
 import { parse } from "dotenv";
 import { expand } from "dotenv-expand";
-import { looksSecret } from "../config/env";
+import { carriesCredentials, looksSecret } from "../lib/secretNames";
 import { references } from "./interpolate";
 import { ImportError } from "./report";
 import { readText } from "./files";
@@ -17,7 +17,10 @@ export interface EnvEntry {
     /** File (relative to the compose file's folder) and line the value comes from. */
     file: string;
     line?: number;
-    /** A secret by name (`looksSecret`) or because it expands from a secret. */
+    /**
+     * A secret by name (`looksSecret`), by value (`carriesCredentials`: a password in a URL or
+     * connection string), or because it expands from a secret.
+     */
     secret: boolean;
     /** The secret variables it expands from, e.g. `POSTGRES_PASSWORD=${DB_PASSWORD}`. */
     expandsFrom: string[];
@@ -45,8 +48,6 @@ export function readEnvFile(
     const raw = parse(text);
     const lines = text.split(/\r?\n/);
     const known = new Set<string>();
-    const secret = new Set<string>();
-    const expandsFrom = new Map<string, string[]>();
     for (const [name, value] of Object.entries(raw)) {
         for (const ref of unresolved(value)) {
             if (!known.has(ref.name)) {
@@ -55,15 +56,23 @@ export function readEnvFile(
                 );
             }
         }
-        const fromSecrets = references(value).filter((ref) => secret.has(ref));
-        if (looksSecret(name) || fromSecrets.length > 0) {
-            secret.add(name);
-        }
-        expandsFrom.set(name, fromSecrets);
         known.add(name);
     }
     const processEnv: Record<string, string> = {};
     const expanded = expand({ parsed: { ...raw }, processEnv }).parsed ?? {};
+    const secret = new Set<string>();
+    const expandsFrom = new Map<string, string[]>();
+    for (const [name, value] of Object.entries(raw)) {
+        const fromSecrets = references(value).filter((ref) => secret.has(ref));
+        if (
+            looksSecret(name) ||
+            carriesCredentials(expanded[name] ?? value) ||
+            fromSecrets.length > 0
+        ) {
+            secret.add(name);
+        }
+        expandsFrom.set(name, fromSecrets);
+    }
     return {
         label,
         entries: Object.keys(raw).map((name) => ({

@@ -5,7 +5,6 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { parse } from "yaml";
 import { readConfigMap } from "../config/read";
 import { PROJECT } from "../config/schema";
 import { flattenStackConfig, projectDefaults } from "../config/stackFiles";
@@ -101,40 +100,51 @@ export function planImport(opts: ImportOptions): ImportPlan {
     const stackLabel = `Pulumi.${opts.stack}.yaml`;
     const stackFile = path.join(opts.dir, stackLabel);
     const existing = fs.existsSync(stackFile)
-        ? { text: fs.readFileSync(stackFile, "utf8"), label: stackLabel }
+        ? { text: fs.readFileSync(stackFile, "utf8") }
         : undefined;
-    const before = existing === undefined ? {} : existingConfig(existing.text);
     const header = [
         ` Imported from ${sources.join(", ")} by \`npm run import\`.`,
         ` Secrets are not in this file; set them with pulumi config set --secret (the import prints how).`,
     ].join("\n");
-    const result = mergeStackYaml(existing, mapped.config, mapped.weak, header);
-    const config = (result.config.config ?? {}) as Record<string, unknown>;
-    validate(opts.stack, config, mapped.secrets);
+    const result = mergeStackYaml({
+        existing,
+        label: stackLabel,
+        config: mapped.config,
+        weak: mapped.weak,
+        header,
+        secrets: mapped.secrets.filter((s) => s.value !== undefined).map((s) => s.key),
+    });
+    validate(opts.stack, result.config, mapped.secrets);
 
-    const keptWeak = (at: string) =>
-        at.split(", ").every((k) => k.startsWith(`${PROJECT}:`) && before[k] !== undefined);
+    /** A placeholder finding whose keys the stack file already set: nothing to do. */
+    const kept = (at: string) =>
+        at
+            .split(", ")
+            .every(
+                (k) =>
+                    k.startsWith(`${PROJECT}:`) &&
+                    result.keptWeak.includes(k.slice(PROJECT.length + 1)),
+            );
     return {
         stack: opts.stack,
         stackFile,
         stackLabel,
         merged: existing !== undefined,
         text: result.text,
-        config,
+        config: result.config,
         mode: mapped.mode,
         dbService: mapped.dbService,
         services: mapped.services,
         secrets: mapped.secrets,
-        findings: mapped.findings.filter(
-            (f) => !(f.at.startsWith(`${PROJECT}:registry`) && keptWeak(f.at)),
-        ),
+        findings: [...mapped.findings.filter((f) => !kept(f.at)), ...result.findings],
         sources,
     };
 }
 
 /**
- * The same validation the program runs, on the merged stack file, with the secrets the import
- * sets (or the stack already has) counted as present. Values of secrets are never passed in.
+ * The same validation the program runs, on the merged stack file as Pulumi would hand it over:
+ * the secrets the import sets with `pulumi config set --secret` count as present and as secret
+ * (so are those the stack file already holds as `secure:`). Values of secrets are never passed in.
  */
 function validate(stack: string, config: Record<string, unknown>, secrets: SecretValue[]): void {
     const withSecrets: Record<string, unknown> = { ...config };
@@ -144,34 +154,28 @@ function validate(stack: string, config: Record<string, unknown>, secrets: Secre
             Record<string, unknown>
         >,
     );
+    const setByImport = { secure: "set by the import" };
     for (const s of secrets) {
         const m = /^msa:secretEnv\.([^.]+)\.(.+)$/.exec(s.key);
         if (m !== null) {
             const [, svc = "", name = ""] = m;
-            secretEnv[svc] = { ...(secretEnv[svc] ?? {}), [name]: { secure: "set by the import" } };
+            secretEnv[svc] = { ...(secretEnv[svc] ?? {}), [name]: setByImport };
         } else if (s.value !== undefined) {
-            withSecrets[s.key] = { secure: "set by the import" };
+            withSecrets[s.key] = setByImport;
         }
     }
     if (Object.keys(secretEnv).length > 0) {
         withSecrets[`${PROJECT}:secretEnv`] = secretEnv;
     }
+    // `secure:` values (and placeholders for required secrets left to the operator) are what
+    // Pulumi would list as secret keys.
     const flat = flattenStackConfig(stack, { ...projectDefaults(), ...withSecrets });
-    const { raw, secrets: presence } = readConfigMap(flat.values);
-    const result = validateStackConfig(stack, raw, presence);
+    const secretKeys = new Set(flat.secretKeys);
+    const result = validateStackConfig(readConfigMap(stack, flat.values, (k) => secretKeys.has(k)));
     if (!result.ok) {
         throw new ImportError(
             `the imported stack config does not validate (${result.errors.length} problem${result.errors.length === 1 ? "" : "s"}); nothing was written:\n  - ${result.errors.join("\n  - ")}`,
         );
-    }
-}
-
-function existingConfig(text: string): Record<string, unknown> {
-    try {
-        const doc = parse(text) as unknown;
-        return isObj(doc) && isObj(doc.config) ? doc.config : {};
-    } catch {
-        return {};
     }
 }
 

@@ -1,76 +1,78 @@
 /**
- * The guardrails of the stack, as CrossGuard resource validations. `policy/index.ts` hands them to
+ * The guardrails of the stack, as CrossGuard validations. `policy/index.ts` hands them to
  * `new PolicyPack(...)` for `pulumi preview --policy-pack policy`; `policy/offline.ts` runs the very
- * same objects over a capture for `npm run plan -- --stack <name> --policy`. This module holds no
- * resources and starts nothing, so tests and tools may import it.
+ * same objects over a capture (`npm run plan -- --stack <name> --policy`) or a saved plan
+ * (`npm run policy -- <plan.json>`). This module holds no resources and starts nothing, so tests and
+ * tools may import it.
  *
- * Every message names the resource and the fix. Under the CLI the props are the resource's inputs
- * with secrets unwrapped; offline they are built the same way, plus what only a capture knows (which
- * inputs are secrets, `retainOnDelete`), see `OfflineFacts`.
+ * Every message is one line that names the resource and the fix. The resource policies are typed
+ * with `@pulumi/docker`'s classes (`validateResourceOfType`, see `./resources`); `prod-images-pinned`
+ * is a stack validation, because whether a stack is under the production rules is written on its
+ * labelled resources, and images carry no labels. Under the CLI the props are the resource's
+ * inputs with secrets unwrapped (a stack validation's are its outputs); offline they are built the
+ * same way, plus what only a capture knows (which inputs are secrets, `retainOnDelete`).
  */
+import * as docker from "@pulumi/docker";
+import type { Unwrap } from "@pulumi/pulumi";
 import type {
     EnforcementLevel,
+    PolicyResource,
     ReportViolation,
-    ResourceValidationArgs,
+    ResourceValidation,
     ResourceValidationPolicy,
+    StackValidationPolicy,
 } from "@pulumi/policy";
 import { BlockList, isIP } from "net";
-import * as path from "path";
 import { LABEL_KEYS } from "../config/naming";
+import { carriesCredentials, looksSecret } from "../lib/secretNames";
+import {
+    CAPABILITY_ALLOW_LIST,
+    extraCapabilities,
+    healthcheckProbe,
+    HOST_NAMESPACES,
+    hostPathExposure,
+    isHostMode,
+    unconfinedBy,
+    volumeBindDevice,
+} from "./hostAccess";
+import { describeTag, pinningOf } from "./pinning";
+import {
+    asTyped,
+    Checked,
+    DockerProvider,
+    isProduction,
+    Known,
+    labelsOf,
+    list,
+    PolicyArgs,
+    show,
+    snapshot,
+    stackIsProduction,
+    stringMap,
+    strings,
+    validateTyped,
+} from "./resources";
 
-export const TYPES = {
-    container: "docker:index/container:Container",
-    volume: "docker:index/volume:Volume",
-    network: "docker:index/network:Network",
-    image: "docker:index/image:Image",
-    remoteImage: "docker:index/remoteImage:RemoteImage",
-    provider: "pulumi:providers:docker",
+export { CAPABILITY_ALLOW_LIST, DOCKER_SOCKETS } from "./hostAccess";
+export { DockerProvider, TYPES } from "./resources";
+export type { OfflineFacts, PolicyArgs } from "./resources";
+
+/**
+ * The stack config keys the messages point at, in one place. They are the flat (v1) names the
+ * messages have always used; the nested v2 config renames several (`msa:dbImageTag` is
+ * `msa:database.image.tag`), and switching is this one table.
+ */
+export const CONFIG_KEYS = {
+    dbImageTag: "msa:dbImageTag",
+    dbBaseImage: "msa:dbBaseImage",
+    dbBindAddress: "msa:dbBindAddress",
+    dbPublicBindOverride: "msa:dbPublicBindOverride",
+    dbMemoryMb: "msa:dbMemoryMb",
+    protect: "msa:protect",
+    production: "msa:production",
+    secretEnv: "msa:secretEnv",
+    service: (key: string, field: string) => `msa:services.${key}.${field}`,
 } as const;
-
-/**
- * What the offline runner knows beyond what `@pulumi/policy` passes under the CLI. Under the CLI
- * these are absent and the checks that need them do what the CLI's data allows (see each policy).
- */
-export interface OfflineFacts {
-    /** Property paths (`envs[1]`, `registryAuth`, `registry.password`) the program declared secret. */
-    secretPaths?: ReadonlySet<string>;
-    /** `@pulumi/policy` 1.x does not pass `retainOnDelete`; the capture does. */
-    retainOnDelete?: boolean;
-}
-export type PolicyArgs = ResourceValidationArgs & OfflineFacts;
-
-/**
- * Capabilities a container may add: each is in Docker's default set already, so adding one back
- * after a `drops: [ALL]` grants nothing new.
- */
-export const CAPABILITY_ALLOW_LIST = [
-    "CHOWN",
-    "DAC_OVERRIDE",
-    "FOWNER",
-    "KILL",
-    "NET_BIND_SERVICE",
-    "SETGID",
-    "SETUID",
-] as const;
-
-/** Where the Docker engine's socket lives on the host. */
-export const DOCKER_SOCKETS = ["/var/run/docker.sock", "/run/docker.sock"] as const;
-
-/**
- * Tags that name a moving target, not a build. A digest next to one (`latest@sha256:…`) pins only
- * this deploy: the program resolves the tag again on every `pulumi up`.
- */
-export const MOVING_TAGS = [
-    "latest",
-    "stable",
-    "edge",
-    "nightly",
-    "main",
-    "master",
-    "dev",
-    "develop",
-    "head",
-] as const;
 
 /** Where a DB port may be published without the override: loopback and private ranges. */
 export const PRIVATE_RANGES = [
@@ -84,217 +86,312 @@ export const PRIVATE_RANGES = [
 /** Env entries that carry the DB password (the DB container's and the services'). */
 export const PASSWORD_ENV = ["POSTGRES_PASSWORD", "DB_PASSWORD"] as const;
 
-const PROD = "prod";
+type Policy = ResourceValidationPolicy | StackValidationPolicy;
+type ContainerProps = Known<Unwrap<docker.ContainerArgs>>;
+type ServiceProps = Known<Unwrap<docker.ServiceArgs>>;
+type ContainerSpecProps = NonNullable<NonNullable<ServiceProps["taskSpec"]>["containerSpec"]>;
 
-// --- the policies -----------------------------------------------------------------------------
+// --- no host access ---------------------------------------------------------------------------
 
-const noPrivileged = containerPolicy(
-    "no-privileged-containers",
-    "mandatory",
-    "No container runs privileged: a privileged container is root on the host.",
-    (c, args, report) => {
-        if (c.privileged === true) {
+const noPrivileged: ResourceValidationPolicy = {
+    name: "no-privileged-containers",
+    description: "No container runs privileged: a privileged container is root on the host.",
+    enforcementLevel: "mandatory",
+    validateResource: validateTyped(docker.Container, ({ props, args, report }) => {
+        if (props.privileged === true) {
             report(
                 `${show(args)} runs privileged, which hands it the host; remove privileged: true`,
             );
         }
-    },
-);
-
-const noAddedCapabilities = containerPolicy(
-    "no-added-capabilities",
-    "mandatory",
-    `Containers add no Linux capabilities beyond ${CAPABILITY_ALLOW_LIST.join(", ")}.`,
-    (c, args, report) => {
-        const adds = stringList(record(c.capabilities)?.adds);
-        const allowed: readonly string[] = CAPABILITY_ALLOW_LIST;
-        const extra = adds.filter((cap) => !allowed.includes(normalCapability(cap)));
-        if (extra.length > 0) {
-            report(
-                `${show(args)} adds capabilities ${extra.join(", ")} beyond the allow-list (${CAPABILITY_ALLOW_LIST.join(", ")}); remove them from capabilities.adds`,
-            );
-        }
-    },
-);
-
-const noDockerSocket = containerPolicy(
-    "no-docker-socket-mount",
-    "mandatory",
-    "No container bind-mounts the Docker socket: Docker-in-Docker and Docker-outside-of-Docker both hand out the host.",
-    (c, args, report) => {
-        const hostPaths = [
-            ...records(c.volumes).map((v) => v.hostPath),
-            ...records(c.mounts)
-                .filter((m) => m.type === "bind")
-                .map((m) => m.source),
-        ].filter((p): p is string => typeof p === "string" && p !== "");
-        for (const hostPath of hostPaths) {
-            const exposed = exposedSocket(hostPath);
-            if (exposed !== undefined) {
-                report(
-                    `${show(args)} bind-mounts ${hostPath} from the host, which exposes the Docker socket ${exposed} and with it the host; remove the mount`,
-                );
-            }
-        }
-    },
-);
-
-const prodImagesPinned: ResourceValidationPolicy = {
-    name: "prod-images-pinned",
-    description:
-        "In prod, images are pinned by digest or an immutable tag, never latest or no tag.",
-    enforcementLevel: "mandatory",
-    validateResource: (args, report) => {
-        if (environmentOf(args) !== PROD) {
-            return;
-        }
-        // Read through `known`: an image ref computed by another resource is unknown in a preview.
-        const props = {
-            imageName: known(args.props, "imageName"),
-            name: known(args.props, "name"),
-            image: known(args.props, "image"),
-        };
-        if (args.type === TYPES.image && typeof props.imageName === "string") {
-            const ref = parseImageRef(props.imageName);
-            if (isMoving(ref.tag)) {
-                report(
-                    `${show(args)} builds ${props.imageName}, ${describeTag(ref.tag)} in prod; set msa:dbImageTag to a release or commit tag`,
-                );
-            }
-        } else if (args.type === TYPES.remoteImage && typeof props.name === "string") {
-            const ref = parseImageRef(props.name);
-            if (isMoving(ref.tag)) {
-                report(
-                    `${show(args)} pulls ${props.name}, ${describeTag(ref.tag)} in prod, so the next deploy may run another image; set the service's tag (msa:services.<key>.tag) to a release tag`,
-                );
-            } else if (ref.digest === undefined) {
-                report(
-                    `${show(args)} pulls ${props.name} without a digest in prod; pin it as <repo>:<tag>@sha256:<digest>`,
-                );
-            }
-        } else if (args.type === TYPES.container && typeof props.image === "string") {
-            const ref = parseImageRef(props.image);
-            if (ref.digest === undefined && isMoving(ref.tag)) {
-                report(
-                    `${show(args)} runs ${props.image}, ${describeTag(ref.tag)} in prod; run an image pinned by digest or an immutable tag`,
-                );
-            }
-        }
-    },
+    }),
 };
 
-const dbPortPrivate = containerPolicy(
-    "db-port-private",
-    "mandatory",
-    `The database port is published only on loopback or a private address (${PRIVATE_RANGES.join(", ")}), unless msa:dbPublicBindOverride is true.`,
-    (c, args, report) => {
-        const labels = labelsOf(c);
-        if (labels[LABEL_KEYS.component] !== "database") {
-            return;
-        }
-        if (labels[LABEL_KEYS.dbPublicOverride] === "true") {
-            return;
-        }
-        for (const p of records(c.ports)) {
-            // Docker publishes on every interface when no address is given.
-            const ip = typeof p.ip === "string" && p.ip !== "" ? p.ip : "0.0.0.0";
-            if (!isPrivateAddress(ip)) {
+const noAddedCapabilities: ResourceValidationPolicy = {
+    name: "no-added-capabilities",
+    description: `Containers and services add no Linux capabilities beyond ${CAPABILITY_ALLOW_LIST.join(", ")}.`,
+    enforcementLevel: "mandatory",
+    validateResource: [
+        validateTyped(docker.Container, ({ props, args, report }) =>
+            reportCapabilities(
+                args,
+                report,
+                strings(props.capabilities?.adds),
+                "capabilities.adds",
+            ),
+        ),
+        validateTyped(docker.Service, ({ props, args, report }) =>
+            reportCapabilities(
+                args,
+                report,
+                strings(containerSpec(props)?.capAdds),
+                "taskSpec.containerSpec.capAdds",
+            ),
+        ),
+    ],
+};
+
+function reportCapabilities(
+    args: PolicyArgs,
+    report: ReportViolation,
+    adds: string[],
+    field: string,
+): void {
+    const extra = extraCapabilities(adds);
+    if (extra.length > 0) {
+        report(
+            `${show(args)} adds capabilities ${extra.join(", ")} beyond the allow-list (${CAPABILITY_ALLOW_LIST.join(", ")}); remove them from ${field}`,
+        );
+    }
+}
+
+const noDockerSocket: ResourceValidationPolicy = {
+    name: "no-docker-socket-mount",
+    description:
+        "No container or service mounts the Docker socket, another container runtime's socket or the host's filesystem through /proc/<pid>/root, whether as a bind mount or as a volume with bind options: whoever talks to the engine owns the host.",
+    enforcementLevel: "mandatory",
+    validateResource: [
+        validateTyped(docker.Container, ({ props, args, report }) => {
+            for (const v of list(props.volumes)) {
+                reportBind(args, report, v.hostPath);
+            }
+            reportMounts(args, report, list(props.mounts));
+        }),
+        validateTyped(docker.Service, ({ props, args, report }) =>
+            reportMounts(args, report, list(containerSpec(props)?.mounts)),
+        ),
+        validateTyped(docker.Volume, ({ props, args, report }) => {
+            const device = volumeBindDevice(stringMap(props.driverOpts));
+            const exposure = device === undefined ? undefined : hostPathExposure(device);
+            if (exposure !== undefined) {
                 report(
-                    `${show(args)} publishes the database port ${String(p.external ?? p.internal)} on ${ip}, reachable from outside the host; set msa:dbBindAddress to 127.0.0.1 or a private address (or set msa:dbPublicBindOverride: true on purpose)`,
+                    `${show(args)} binds ${String(device)} from the host (driverOpts o=bind), which exposes ${exposure.what} and with it the host; remove the bind options (o, device) or the volume`,
+                );
+            }
+        }),
+    ],
+};
+
+/** A container's or a service's mount: the fields both have. */
+interface MountLike {
+    type?: string;
+    source?: string;
+    volumeOptions?: { driverOptions?: unknown };
+}
+
+function reportMounts(args: PolicyArgs, report: ReportViolation, mounts: MountLike[]): void {
+    for (const m of mounts) {
+        if (m.type === "bind") {
+            reportBind(args, report, m.source);
+        } else if (m.type === "volume") {
+            const device = volumeBindDevice(stringMap(m.volumeOptions?.driverOptions));
+            const exposure = device === undefined ? undefined : hostPathExposure(device);
+            if (exposure !== undefined) {
+                report(
+                    `${show(args)} mounts a volume that binds ${String(device)} from the host (driver options o=bind), which exposes ${exposure.what} and with it the host; remove the mount`,
                 );
             }
         }
-    },
-);
+    }
+}
 
-const passwordsAreSecrets: ResourceValidationPolicy = {
-    name: "passwords-are-secrets",
+function reportBind(args: PolicyArgs, report: ReportViolation, hostPath: string | undefined): void {
+    const exposure =
+        typeof hostPath === "string" && hostPath !== "" ? hostPathExposure(hostPath) : undefined;
+    if (exposure !== undefined) {
+        report(
+            `${show(args)} bind-mounts ${String(hostPath)} from the host, which exposes ${exposure.what} and with it the host; remove the mount`,
+        );
+    }
+}
+
+const noHostDevices: ResourceValidationPolicy = {
+    name: "no-host-devices",
     description:
-        "The DB and registry passwords reach resources only as secrets (env POSTGRES_PASSWORD/DB_PASSWORD, the provider's registryAuth, an image's registry.password).",
+        "No container maps a host device (devices) or opens host devices through deviceCgroupRules.",
     enforcementLevel: "mandatory",
-    validateResource: (rawArgs, report) => {
-        const args = rawArgs as PolicyArgs;
-        const fields = passwordFields(args);
-        if (fields.length === 0) {
-            return;
+    validateResource: validateTyped(docker.Container, ({ props, args, report }) => {
+        list(props.devices).forEach((d, i) => {
+            report(
+                `${show(args)} maps the host device ${String(d.hostPath)} (devices[${i}]), which gives it the host's hardware past the kernel's isolation; remove it`,
+            );
+        });
+        for (const rule of strings(props.deviceCgroupRules)) {
+            report(
+                `${show(args)} opens host devices with deviceCgroupRules ${JSON.stringify(rule)}; remove the rule`,
+            );
         }
-        if (args.secretPaths !== undefined) {
-            const secretPaths = args.secretPaths;
-            for (const f of fields) {
-                if (!isSecretPath(secretPaths, f.path)) {
+    }),
+};
+
+const noHostNamespaces: ResourceValidationPolicy = {
+    name: "no-host-namespaces",
+    description:
+        "No container shares the host's PID, IPC, network or user namespace (pidMode, ipcMode, networkMode, usernsMode: host), and no service joins the host network.",
+    enforcementLevel: "mandatory",
+    validateResource: [
+        validateTyped(docker.Container, ({ props, args, report }) => {
+            for (const [field, gives] of Object.entries(HOST_NAMESPACES)) {
+                if (isHostMode(props[field as keyof typeof HOST_NAMESPACES])) {
+                    report(`${show(args)} sets ${field}: host, ${gives}; remove ${field}`);
+                }
+            }
+        }),
+        validateTyped(docker.Service, ({ props, args, report }) => {
+            if (joinsHostNetwork(props)) {
+                report(
+                    `${show(args)} joins the host network (taskSpec.networksAdvanceds), ${HOST_NAMESPACES.networkMode}; attach it to the stack's network instead`,
+                );
+            }
+        }),
+    ],
+};
+
+const noUnconfined: ResourceValidationPolicy = {
+    name: "no-unconfined-security",
+    description:
+        "No container turns its confinement off (securityOpts seccomp=unconfined, apparmor=unconfined, label=disable, systempaths=unconfined, in either the = or the : spelling), and no service disables its SELinux context.",
+    enforcementLevel: "mandatory",
+    validateResource: [
+        validateTyped(docker.Container, ({ props, args, report }) => {
+            for (const opt of strings(props.securityOpts)) {
+                const off = unconfinedBy(opt);
+                if (off !== undefined) {
                     report(
-                        `${show(args)} gets ${f.what} (${f.path}) as plain text; pass it as a secret (pulumi.secret / config set --secret)`,
+                        `${show(args)} sets securityOpts ${JSON.stringify(opt)}, which turns off ${off}; remove it`,
                     );
                 }
             }
-            return;
-        }
-        // Under the CLI, props arrive with secrets unwrapped and unmarked, so secretness cannot be
-        // seen here (the offline run checks it). What can be seen: the value copied elsewhere in plain
-        // fields of the same resource (labels, command, other env entries), where no secret belongs.
-        // A field's own path, or one above it (a provider's JSON-encoded `registryAuth`), is its home.
-        const home = (p: string) =>
-            fields.some(
-                (f) => f.path === p || f.path.startsWith(`${p}.`) || f.path.startsWith(`${p}[`),
-            );
-        for (const f of fields) {
-            if (f.value.length < 4) {
-                continue;
-            }
-            const leak = stringsOf(args.props).find(
-                ([p, text]) => !home(p) && text.includes(f.value),
-            );
-            if (leak !== undefined) {
+        }),
+        validateTyped(docker.Service, ({ props, args, report }) => {
+            if (containerSpec(props)?.privileges?.seLinuxContext?.disable === true) {
                 report(
-                    `${show(args)} copies ${f.what} into ${leak[0]} in plain text; keep it only in ${f.path}, as a secret`,
+                    `${show(args)} sets taskSpec.containerSpec.privileges.seLinuxContext.disable, which turns off SELinux confinement; remove it`,
                 );
+            }
+        }),
+    ],
+};
+
+// --- production -------------------------------------------------------------------------------
+
+const prodImagesPinned: StackValidationPolicy = {
+    name: "prod-images-pinned",
+    description: `Unless the stack sets ${CONFIG_KEYS.production}: false, every image is pinned: a built image's tag and every tag a container runs is a full version (1.4.2) or a commit id, pulled images also carry a digest, and the DB base image is pinned by digest.`,
+    enforcementLevel: "mandatory",
+    validateStack: (args, report) => {
+        const stackProduction = stackIsProduction(args.resources);
+        for (const r of args.resources) {
+            const found: string[] = [];
+            checkPinned(r, stackProduction, (m) => found.push(m));
+            for (const message of found) {
+                report(message, r.urn);
             }
         }
     },
 };
 
-const dbHealthcheck = containerPolicy(
-    "db-healthcheck",
-    "mandatory",
-    "The database container has a healthcheck, so dependants start only once Postgres accepts connections.",
-    (c, args, report) => {
-        if (labelsOf(c)[LABEL_KEYS.component] !== "database") {
-            return;
-        }
-        const tests = stringList(record(c.healthcheck)?.tests);
-        if (tests.length === 0 || tests[0] === "NONE") {
+function checkPinned(r: PolicyResource, stackProduction: boolean, report: (m: string) => void) {
+    const image = asTyped(r, docker.Image);
+    const remote = asTyped(r, docker.RemoteImage);
+    const container = asTyped(r, docker.Container);
+    const service = asTyped(r, docker.Service);
+    // Images carry no labels and go by the stack; a container or service by the stack or itself.
+    const ownLabels = container?.labels ?? service?.labels;
+    if (!stackProduction && (ownLabels === undefined || !isProduction(labelsOf(ownLabels)))) {
+        return;
+    }
+    if (image !== undefined) {
+        checkBuiltImage(r, image, report);
+    } else if (remote !== undefined && typeof remote.name === "string") {
+        const p = pinningOf(remote.name);
+        if (p.invalid !== undefined) {
+            report(invalidRef(r, "pulls", remote.name, p.invalid));
+        } else if (!p.immutableTag) {
             report(
-                `${show(args)} is the database but has no healthcheck; give it one (pg_isready), as the PostgresDatabase component does`,
+                `${show(r)} pulls ${remote.name}, ${describeTag(p.tag)} in prod, so the next deploy may run another image; set the service's tag (${CONFIG_KEYS.service("<key>", "tag")}) to a release tag`,
+            );
+        } else if (p.digest === undefined) {
+            report(
+                `${show(r)} pulls ${remote.name} without a digest in prod; pin it as <repo>:<tag>@sha256:<digest>`,
             );
         }
-    },
-);
+    } else if (container !== undefined && typeof container.image === "string") {
+        const p = pinningOf(container.image);
+        if (p.invalid !== undefined) {
+            report(invalidRef(r, "runs", container.image, p.invalid));
+        } else if (p.digest === undefined && !p.immutableTag) {
+            report(
+                `${show(r)} runs ${container.image}, ${describeTag(p.tag)} in prod; run an image pinned by digest or an immutable tag`,
+            );
+        }
+    } else if (service !== undefined) {
+        checkServiceImage(r, containerSpec(service)?.image, report);
+    }
+}
 
-const restartPolicy = containerPolicy(
-    "restart-policy",
-    "mandatory",
-    "Every container has a restart policy (not no), so it comes back after a crash or a host reboot.",
-    (c, args, report) => {
-        const restart = typeof c.restart === "string" ? c.restart : "";
-        if (restart === "" || restart === "no") {
+function checkBuiltImage(
+    r: PolicyResource,
+    image: Known<Unwrap<docker.ImageArgs>>,
+    report: (m: string) => void,
+): void {
+    if (typeof image.imageName === "string") {
+        const p = pinningOf(image.imageName);
+        if (p.invalid !== undefined) {
+            report(invalidRef(r, "builds", image.imageName, p.invalid));
+        } else if (!p.immutableTag) {
             report(
-                `${show(args)} has restart policy ${JSON.stringify(restart || "no")}; set msa:services.<key>.restart to always, unless-stopped or on-failure`,
+                `${show(r)} builds ${image.imageName}, ${describeTag(p.tag)} in prod; set ${CONFIG_KEYS.dbImageTag} to a release or commit tag`,
             );
         }
-    },
-);
+    }
+    // Under the CLI a stack validation sees outputs, which may not carry the build args; then
+    // only the offline check (plan --policy, a saved plan) sees the base image.
+    const base = stringMap(image.build?.args).BASE_IMAGE;
+    if (base !== undefined) {
+        const p = pinningOf(base);
+        if (p.invalid !== undefined) {
+            report(invalidRef(r, "builds on", base, p.invalid));
+        } else if (p.digest === undefined) {
+            report(
+                `${show(r)} builds on ${base} (build arg BASE_IMAGE) without a digest in prod, so a rebuild may start from another base; set ${CONFIG_KEYS.dbBaseImage} to <image>:<tag>@sha256:<digest>`,
+            );
+        }
+    }
+}
+
+function checkServiceImage(
+    r: PolicyResource,
+    image: string | undefined,
+    report: (m: string) => void,
+): void {
+    if (typeof image !== "string") {
+        return;
+    }
+    const p = pinningOf(image);
+    if (p.invalid !== undefined) {
+        report(invalidRef(r, "runs", image, p.invalid));
+    } else if (p.tag !== undefined && !p.immutableTag) {
+        report(
+            `${show(r)} runs ${image}, ${describeTag(p.tag)} in prod; pin it as <repo>:<version>@sha256:<digest>`,
+        );
+    } else if (p.digest === undefined) {
+        report(
+            `${show(r)} runs ${image} without a digest in prod, so each node may pull another image; pin it as <repo>:<tag>@sha256:<digest>`,
+        );
+    }
+}
+
+function invalidRef(r: PolicyResource, verb: string, ref: string, reason: string): string {
+    return `${show(r)} ${verb} ${ref}, which is not a valid image reference (${reason}), in prod; set it to <repo>:<version>@sha256:<digest>`;
+}
 
 const prodDataVolumeProtected: ResourceValidationPolicy = {
     name: "prod-data-volume-protected",
-    description:
-        "In prod, the database's data volume is protected and kept on delete (retainOnDelete).",
+    description: `Unless the stack sets ${CONFIG_KEYS.production}: false, the database's data volume is protected and kept on delete (retainOnDelete).`,
     enforcementLevel: "mandatory",
-    validateResource: (rawArgs, report) => {
-        const args = rawArgs as PolicyArgs;
-        if (args.type !== TYPES.volume || environmentOf(args) !== PROD) {
-            return;
-        }
-        if (labelsOf(args.props)[LABEL_KEYS.component] !== "database") {
+    validateResource: validateTyped(docker.Volume, ({ props, args, report }) => {
+        const labels = labelsOf(props.labels);
+        if (!isProduction(labels) || labels[LABEL_KEYS.component] !== "database") {
             return;
         }
         const missing = [
@@ -304,252 +401,264 @@ const prodDataVolumeProtected: ResourceValidationPolicy = {
         ].filter(Boolean);
         if (missing.length > 0) {
             report(
-                `${show(args)} holds the prod database's data but lacks ${missing.join(" and ")}; set msa:protect: true in the stack file`,
+                `${show(args)} holds the prod database's data but lacks ${missing.join(" and ")}; set ${CONFIG_KEYS.protect}: true in the stack file`,
             );
         }
-    },
+    }),
 };
 
-const stackLabelsPresent: ResourceValidationPolicy = {
-    name: "stack-labels",
-    description: `Containers, volumes and networks carry the stack's labels (${[LABEL_KEYS.project, LABEL_KEYS.stack, LABEL_KEYS.environment].join(", ")}).`,
-    enforcementLevel: "advisory",
-    validateResource: (args, report) => {
-        const labelled: string[] = [TYPES.container, TYPES.volume, TYPES.network];
-        if (!labelled.includes(args.type)) {
-            return;
-        }
-        const labels = labelsOf(args.props);
-        const missing = [LABEL_KEYS.project, LABEL_KEYS.stack, LABEL_KEYS.environment].filter(
-            (k) => labels[k] === undefined || labels[k] === "",
-        );
-        if (missing.length > 0) {
-            report(
-                `${show(args)} lacks the labels ${missing.join(", ")}; give it stackLabels(cfg, <component>) from config/naming.ts`,
-            );
-        }
-    },
-};
+// --- the database -----------------------------------------------------------------------------
 
-const memoryLimits = containerPolicy(
-    "memory-limits",
-    "advisory",
-    "Containers have a memory limit, so one leaking service cannot starve the others.",
-    (c, args, report) => {
-        if (typeof c.memory === "number" && c.memory > 0) {
-            return;
-        }
-        const component = labelsOf(c)[LABEL_KEYS.component];
-        const key =
-            component === "database"
-                ? "msa:dbMemoryMb"
-                : `msa:services.${component ?? "<key>"}.memoryMb`;
-        report(`${show(args)} has no memory limit; set ${key}`);
-    },
-);
-
-/** Every policy of the pack, in the order the README lists them. */
-export const POLICIES: ResourceValidationPolicy[] = [
-    noPrivileged,
-    noAddedCapabilities,
-    noDockerSocket,
-    prodImagesPinned,
-    dbPortPrivate,
-    passwordsAreSecrets,
-    dbHealthcheck,
-    restartPolicy,
-    prodDataVolumeProtected,
-    stackLabelsPresent,
-    memoryLimits,
-];
-
-// --- helpers ----------------------------------------------------------------------------------
-
-type Props = Record<string, unknown>;
-
-function containerPolicy(
-    name: string,
-    enforcementLevel: EnforcementLevel,
-    description: string,
-    check: (container: Props, args: ResourceValidationArgs, report: ReportViolation) => void,
-): ResourceValidationPolicy {
-    return {
-        name,
-        description,
-        enforcementLevel,
-        validateResource: (args, report) => {
-            if (args.type === TYPES.container) {
-                check(args.props as Props, args, report);
+const dbPortPrivate: ResourceValidationPolicy = {
+    name: "db-port-private",
+    description: `The database port is published only on loopback or a private address (${PRIVATE_RANGES.join(", ")}), unless ${CONFIG_KEYS.dbPublicBindOverride} is true; the database never runs on the host network.`,
+    enforcementLevel: "mandatory",
+    validateResource: [
+        validateTyped(docker.Container, ({ props, args, report }) => {
+            const labels = labelsOf(props.labels);
+            if (labels[LABEL_KEYS.component] !== "database") {
+                return;
             }
-        },
-    };
+            if (isHostMode(props.networkMode)) {
+                report(hostNetworkDb(args, "networkMode: host"));
+            }
+            if (labels[LABEL_KEYS.dbPublicOverride] === "true") {
+                return;
+            }
+            for (const p of list(props.ports)) {
+                // Docker publishes on every interface when no address is given.
+                const ip = typeof p.ip === "string" && p.ip !== "" ? p.ip : "0.0.0.0";
+                if (!isPrivateAddress(ip)) {
+                    report(
+                        `${show(args)} publishes the database port ${String(p.external ?? p.internal)} on ${ip}, reachable from outside the host; set ${CONFIG_KEYS.dbBindAddress} to 127.0.0.1 or a private address (or set ${CONFIG_KEYS.dbPublicBindOverride}: true on purpose)`,
+                    );
+                }
+            }
+        }),
+        validateTyped(docker.Service, ({ props, args, report }) => {
+            const labels = serviceLabels(props);
+            if (labels[LABEL_KEYS.component] !== "database") {
+                return;
+            }
+            if (joinsHostNetwork(props)) {
+                report(hostNetworkDb(args, "the host network in taskSpec.networksAdvanceds"));
+            }
+            if (labels[LABEL_KEYS.dbPublicOverride] === "true") {
+                return;
+            }
+            for (const p of list(props.endpointSpec?.ports)) {
+                if (p.publishedPort !== undefined) {
+                    report(
+                        `${show(args)} publishes the database port ${String(p.publishedPort)} through the swarm on every interface of every node; remove endpointSpec.ports (or set ${CONFIG_KEYS.dbPublicBindOverride}: true on purpose)`,
+                    );
+                }
+            }
+        }),
+    ],
+};
+
+function hostNetworkDb(args: PolicyArgs, where: string): string {
+    return `${show(args)} runs the database on the host network (${where}), so Postgres listens on the host's interfaces whatever ${CONFIG_KEYS.dbBindAddress} says; remove it`;
 }
 
-/** `Container "SERVICE_B-container"`: the resource as messages name it. */
-function show(args: { type: string; name: string }): string {
-    const kind = args.type.startsWith("pulumi:providers:")
-        ? "Provider"
-        : (args.type.split(":").pop() ?? args.type);
-    return `${kind} ${JSON.stringify(args.name)}`;
-}
+const dbHealthcheck: ResourceValidationPolicy = {
+    name: "db-healthcheck",
+    description:
+        "The database has a healthcheck that probes Postgres (pg_isready or psql), so dependants start only once it accepts connections.",
+    enforcementLevel: "mandatory",
+    validateResource: [
+        validateTyped(docker.Container, (c) => {
+            if (labelsOf(c.props.labels)[LABEL_KEYS.component] === "database") {
+                checkHealthcheck(c, c.props.healthcheck?.tests, "healthcheck");
+            }
+        }),
+        validateTyped(docker.Service, (s) => {
+            if (serviceLabels(s.props)[LABEL_KEYS.component] === "database") {
+                const field = "taskSpec.containerSpec.healthcheck";
+                checkHealthcheck(s, containerSpec(s.props)?.healthcheck?.tests, field);
+            }
+        }),
+    ],
+};
 
-function record(v: unknown): Props | undefined {
-    return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Props) : undefined;
-}
-
-function records(v: unknown): Props[] {
-    return Array.isArray(v)
-        ? v.flatMap((x) => {
-              const r = record(x);
-              return r === undefined ? [] : [r];
-          })
-        : [];
-}
-
-function stringList(v: unknown): string[] {
-    return Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
-}
-
-/** Docker's labels as the provider takes them (`[{label, value}]`) or as a plain map. */
-export function labelsOf(props: Props): Record<string, string> {
-    const labels = props.labels;
-    if (Array.isArray(labels)) {
-        return Object.fromEntries(
-            records(labels)
-                .filter((l) => typeof l.label === "string")
-                .map((l) => [l.label as string, typeof l.value === "string" ? l.value : ""]),
+function checkHealthcheck(
+    { args, report, unknown }: Checked<unknown>,
+    tests: (string | undefined)[] | undefined,
+    field: string,
+): void {
+    if (unknown(field)) {
+        return;
+    }
+    const given = strings(tests);
+    const probe = healthcheckProbe(given);
+    if (probe === "none") {
+        report(
+            `${show(args)} is the database but has no healthcheck; give it one (pg_isready), as the PostgresDatabase component does`,
+        );
+    } else if (probe === "no-probe") {
+        report(
+            `${show(args)} is the database but its healthcheck ${JSON.stringify(given.join(" "))} does not probe Postgres; run pg_isready (or psql) in it, as the PostgresDatabase component does`,
         );
     }
-    const map = record(labels) ?? {};
-    return Object.fromEntries(
-        Object.entries(map).filter((e): e is [string, string] => typeof e[1] === "string"),
-    );
 }
 
-/**
- * The environment a resource belongs to: its `msa.environment` label, or, for resources that carry
- * no labels (images, providers), the stack name in its URN; the environment defaults to it.
- */
-export function environmentOf(args: { props: Props; urn: string }): string | undefined {
-    const label = labelsOf(args.props)[LABEL_KEYS.environment];
-    if (label !== undefined) {
-        return label;
-    }
-    return /^urn:pulumi:([^:]+)::/.exec(args.urn)?.[1];
-}
+// --- secrets ----------------------------------------------------------------------------------
 
-function normalCapability(cap: string): string {
-    return cap.toUpperCase().replace(/^CAP_/, "");
-}
+const passwordsAreSecrets: ResourceValidationPolicy = {
+    name: "passwords-are-secrets",
+    description:
+        "Passwords and secret env reach resources only as secrets: the DB password env, any env whose name looks secret (lib/secretNames.ts) or whose value carries a credential, the provider's registryAuth and TLS key, an image's registry.password, a service's auth.password.",
+    enforcementLevel: "mandatory",
+    validateResource: [
+        validateTyped(docker.Container, (c) =>
+            checkSecrets(c, envListFields(strings(c.props.envs), c.props.labels)),
+        ),
+        validateTyped(docker.Service, (s) =>
+            checkSecrets(s, [
+                ...envMapFields(containerSpec(s.props)?.env, serviceLabels(s.props)),
+                ...passwordField(s.props.auth?.password, "auth.password", "the registry password"),
+            ]),
+        ),
+        validateTyped(DockerProvider, (p) =>
+            checkSecrets(p, [
+                ...registryAuths(p.props.registryAuth).flatMap((auth, i) =>
+                    passwordField(
+                        auth.password,
+                        `registryAuth[${i}].password`,
+                        "the registry password",
+                    ),
+                ),
+                ...passwordField(
+                    p.props.keyMaterial,
+                    "keyMaterial",
+                    "the Docker host's TLS private key",
+                ),
+            ]),
+        ),
+        validateTyped(docker.Image, (i) =>
+            checkSecrets(
+                i,
+                passwordField(
+                    i.props.registry?.password,
+                    "registry.password",
+                    "the registry password",
+                ),
+            ),
+        ),
+    ],
+};
 
-/** The socket a host path hands over: the socket itself or any directory above it. */
-function exposedSocket(hostPath: string): string | undefined {
-    const p = path.posix.normalize(hostPath).replace(/\/+$/, "") || "/";
-    return DOCKER_SOCKETS.find((s) => s === p || p === "/" || s.startsWith(`${p}/`));
-}
-
-export interface ImageRef {
-    repository: string;
-    tag?: string;
-    digest?: string;
-}
-
-/** `host:5000/a/b:1.0@sha256:…` → repository, tag, digest (Docker's reference grammar). */
-export function parseImageRef(ref: string): ImageRef {
-    const at = ref.indexOf("@");
-    const named = at >= 0 ? ref.slice(0, at) : ref;
-    const digest = at >= 0 ? ref.slice(at + 1) : undefined;
-    const colon = named.lastIndexOf(":");
-    const hasTag = colon > named.lastIndexOf("/");
-    return {
-        repository: hasTag ? named.slice(0, colon) : named,
-        tag: hasTag ? named.slice(colon + 1) : undefined,
-        digest: digest !== undefined && digest !== "" ? digest : undefined,
-    };
-}
-
-function isMoving(tag: string | undefined): boolean {
-    const moving: readonly string[] = MOVING_TAGS;
-    return tag === undefined || tag === "" || moving.includes(tag.toLowerCase());
-}
-
-function describeTag(tag: string | undefined): string {
-    return tag === undefined || tag === ""
-        ? "which has no tag (so latest)"
-        : `whose tag ${tag} moves`;
-}
-
-const privateRanges = (() => {
-    const list = new BlockList();
-    for (const range of PRIVATE_RANGES) {
-        const [net, bits] = range.split("/") as [string, string];
-        list.addSubnet(net, Number(bits), isIP(net) === 6 ? "ipv6" : "ipv4");
-    }
-    return list;
-})();
-
-export function isPrivateAddress(ip: string): boolean {
-    const family = isIP(ip);
-    if (family === 0) {
-        return false;
-    }
-    return privateRanges.check(ip, family === 6 ? "ipv6" : "ipv4");
-}
-
-interface PasswordField {
+interface SecretField {
     path: string;
     what: string;
     value: string;
+    /** How to pass it as a secret. */
+    fix: string;
+    /**
+     * A password proper: under the CLI, where secretness cannot be seen, its value must at least
+     * not be copied into other fields. Env that only looks secret is checked offline only.
+     */
+    password: boolean;
 }
 
-/** Where a password sits in a resource's props, with its (unwrapped) value. */
-function passwordFields(args: ResourceValidationArgs): PasswordField[] {
-    const props = args.props as Props;
-    const fields: PasswordField[] = [];
-    if (args.type === TYPES.container) {
-        stringList(props.envs).forEach((entry, i) => {
-            const name = entry.slice(0, Math.max(entry.indexOf("="), 0));
-            if ((PASSWORD_ENV as readonly string[]).includes(name)) {
-                fields.push({
-                    path: `envs[${i}]`,
-                    what: `the DB password (${name})`,
-                    value: entry.slice(name.length + 1),
-                });
+const SECRET_FIX = "pulumi.secret / config set --secret";
+
+function passwordField(value: unknown, path: string, what: string): SecretField[] {
+    return typeof value === "string"
+        ? [{ path, what, value, fix: SECRET_FIX, password: true }]
+        : [];
+}
+
+/** The env entries (`NAME=value`) that must be secret. */
+function envListFields(envs: string[], labels: ContainerProps["labels"]): SecretField[] {
+    const component = labelsOf(labels)[LABEL_KEYS.component];
+    return envs.flatMap((entry, i) => {
+        const eq = entry.indexOf("=");
+        return eq <= 0
+            ? []
+            : envField(entry.slice(0, eq), entry.slice(eq + 1), `envs[${i}]`, component);
+    });
+}
+
+function envMapFields(env: unknown, labels: Record<string, string>): SecretField[] {
+    const component = labels[LABEL_KEYS.component];
+    return Object.entries(stringMap(env)).flatMap(([name, value]) =>
+        envField(name, value, `taskSpec.containerSpec.env.${name}`, component),
+    );
+}
+
+function envField(
+    name: string,
+    value: string,
+    path: string,
+    component: string | undefined,
+): SecretField[] {
+    if ((PASSWORD_ENV as readonly string[]).includes(name)) {
+        return [
+            { path, what: `the DB password (${name})`, value, fix: SECRET_FIX, password: true },
+        ];
+    }
+    const what = looksSecret(name)
+        ? `the secret-looking env ${name}`
+        : carriesCredentials(value)
+          ? `a credential in env ${name}`
+          : undefined;
+    if (what === undefined) {
+        return [];
+    }
+    const fix =
+        component === undefined || component === "database"
+            ? SECRET_FIX
+            : `pulumi config set --secret --path '${CONFIG_KEYS.secretEnv}.${component}.${name}'`;
+    return [{ path, what, value, fix, password: false }];
+}
+
+function checkSecrets({ args, report }: Checked<unknown>, fields: SecretField[]): void {
+    if (fields.length === 0) {
+        return;
+    }
+    if (args.secretPaths !== undefined) {
+        const secretPaths = args.secretPaths;
+        for (const f of fields) {
+            if (!isSecretPath(secretPaths, f.path)) {
+                report(
+                    `${show(args)} gets ${f.what} (${f.path}) as plain text; pass it as a secret (${f.fix})`,
+                );
             }
-        });
-    } else if (args.type === TYPES.provider) {
-        registryAuths(props.registryAuth).forEach((auth, i) => {
-            if (typeof auth.password === "string") {
-                fields.push({
-                    path: `registryAuth[${i}].password`,
-                    what: "the registry password",
-                    value: auth.password,
-                });
-            }
-        });
-    } else if (args.type === TYPES.image) {
-        const password = record(props.registry)?.password;
-        if (typeof password === "string") {
-            fields.push({
-                path: "registry.password",
-                what: "the registry password",
-                value: password,
-            });
+        }
+        return;
+    }
+    // Under the CLI, props arrive with secrets unwrapped and unmarked, so secretness cannot be
+    // seen here (the offline run checks it). What can be seen: a password copied elsewhere in plain
+    // fields of the same resource (labels, command, other env entries), where no secret belongs.
+    // A field's own path, or one above it (a provider's JSON-encoded `registryAuth`), is its home.
+    const home = (p: string) =>
+        fields.some(
+            (f) => f.path === p || f.path.startsWith(`${p}.`) || f.path.startsWith(`${p}[`),
+        );
+    const plain = stringsOf(snapshot(args.props).value);
+    for (const f of fields.filter((x) => x.password && x.value.length >= 4)) {
+        const leak = plain.find(([p, text]) => !home(p) && text.includes(f.value));
+        if (leak !== undefined) {
+            report(
+                `${show(args)} copies ${f.what} into ${leak[0]} in plain text; keep it only in ${f.path}, as a secret`,
+            );
         }
     }
-    return fields;
 }
 
 /** A provider's nested config may arrive JSON-encoded (the engine's provider inputs are strings). */
-function registryAuths(v: unknown): Props[] {
+function registryAuths(v: unknown): { password?: unknown }[] {
     if (typeof v === "string") {
         try {
-            return records(JSON.parse(v) as unknown);
+            v = JSON.parse(v) as unknown;
         } catch {
             return [];
         }
     }
-    return records(v);
+    return Array.isArray(v)
+        ? v.filter((x): x is { password?: unknown } => typeof x === "object" && x !== null)
+        : [];
 }
 
 function isSecretPath(secretPaths: ReadonlySet<string>, p: string): boolean {
@@ -561,29 +670,136 @@ function isSecretPath(secretPaths: ReadonlySet<string>, p: string): boolean {
     return false;
 }
 
-/**
- * A property, or undefined when it is not known yet: under the CLI, reading a value that is
- * unknown during a preview throws (`@pulumi/policy`'s unknown-checking proxy).
- */
-function known(obj: unknown, key: string | number): unknown {
-    try {
-        return (obj as Record<string | number, unknown>)[key];
-    } catch {
-        return undefined;
-    }
-}
-
-/** Every known string in a value with its property path (`labels[0].value`). */
+/** Every string in a value with its property path (`labels[0].value`). */
 function stringsOf(v: unknown, at = ""): [string, string][] {
     if (typeof v === "string") {
         return [[at, v]];
     }
     if (Array.isArray(v)) {
-        const indexes = Array.from({ length: v.length }, (_, i) => i);
-        return indexes.flatMap((i) => stringsOf(known(v, i), `${at}[${i}]`));
+        return v.flatMap((x, i) => stringsOf(x, `${at}[${i}]`));
     }
-    const r = record(v);
-    return r === undefined
-        ? []
-        : Object.keys(r).flatMap((k) => stringsOf(known(r, k), at === "" ? k : `${at}.${k}`));
+    if (typeof v === "object" && v !== null) {
+        return Object.entries(v).flatMap(([k, x]) => stringsOf(x, at === "" ? k : `${at}.${k}`));
+    }
+    return [];
+}
+
+// --- operations -------------------------------------------------------------------------------
+
+const restartPolicy: ResourceValidationPolicy = {
+    name: "restart-policy",
+    description:
+        "Every container has a restart policy (not no), so it comes back after a crash or a host reboot.",
+    enforcementLevel: "mandatory",
+    validateResource: validateTyped(docker.Container, ({ props, args, report, unknown }) => {
+        const restart = typeof props.restart === "string" ? props.restart : "";
+        if (!unknown("restart") && (restart === "" || restart === "no")) {
+            report(
+                `${show(args)} has restart policy ${JSON.stringify(restart || "no")}; set ${CONFIG_KEYS.service("<key>", "restart")} to always, unless-stopped or on-failure`,
+            );
+        }
+    }),
+};
+
+const STACK_LABELS = [LABEL_KEYS.project, LABEL_KEYS.stack, LABEL_KEYS.environment];
+
+const stackLabelsPresent: ResourceValidationPolicy = {
+    name: "stack-labels",
+    description: `Containers, services, volumes and networks carry the stack's labels (${STACK_LABELS.join(", ")}).`,
+    enforcementLevel: "advisory",
+    validateResource: [
+        validateTyped(docker.Container, (c) => checkStackLabels(c, labelsOf(c.props.labels))),
+        validateTyped(docker.Service, (s) => checkStackLabels(s, labelsOf(s.props.labels))),
+        validateTyped(docker.Volume, (v) => checkStackLabels(v, labelsOf(v.props.labels))),
+        validateTyped(docker.Network, (n) => checkStackLabels(n, labelsOf(n.props.labels))),
+    ],
+};
+
+function checkStackLabels(
+    { args, report, unknown }: Checked<unknown>,
+    labels: Record<string, string>,
+) {
+    const missing = STACK_LABELS.filter((k) => labels[k] === undefined || labels[k] === "");
+    if (missing.length > 0 && !unknown("labels")) {
+        report(
+            `${show(args)} lacks the labels ${missing.join(", ")}; give it stackLabels(cfg, <component>) from config/naming.ts`,
+        );
+    }
+}
+
+const memoryLimits: ResourceValidationPolicy = {
+    name: "memory-limits",
+    description: "Containers have a memory limit, so one leaking service cannot starve the others.",
+    enforcementLevel: "advisory",
+    validateResource: validateTyped(docker.Container, ({ props, args, report, unknown }) => {
+        if ((typeof props.memory === "number" && props.memory > 0) || unknown("memory")) {
+            return;
+        }
+        const component = labelsOf(props.labels)[LABEL_KEYS.component];
+        const key =
+            component === "database"
+                ? CONFIG_KEYS.dbMemoryMb
+                : CONFIG_KEYS.service(component ?? "<key>", "memoryMb");
+        report(`${show(args)} has no memory limit; set ${key}`);
+    }),
+};
+
+/** Every policy of the pack, in the order the README lists them. */
+export const POLICIES: Policy[] = [
+    noPrivileged,
+    noAddedCapabilities,
+    noDockerSocket,
+    noHostDevices,
+    noHostNamespaces,
+    noUnconfined,
+    prodImagesPinned,
+    dbPortPrivate,
+    passwordsAreSecrets,
+    dbHealthcheck,
+    restartPolicy,
+    prodDataVolumeProtected,
+    stackLabelsPresent,
+    memoryLimits,
+];
+
+/** The resource validations of a policy, whatever form they take (one, a list, none). */
+export function resourceValidations(p: Policy): ResourceValidation[] {
+    return "validateResource" in p
+        ? [p.validateResource].flat().filter((v) => v !== undefined)
+        : [];
+}
+
+/** The level a policy runs at: advisory unless it says otherwise (as `@pulumi/policy` does). */
+export const levelOf = (p: Policy): EnforcementLevel => p.enforcementLevel ?? "advisory";
+
+// --- helpers ----------------------------------------------------------------------------------
+
+function containerSpec(props: ServiceProps): ContainerSpecProps | undefined {
+    return props.taskSpec?.containerSpec;
+}
+
+/** A service's labels: its own and its container spec's. */
+function serviceLabels(props: ServiceProps): Record<string, string> {
+    return { ...labelsOf(containerSpec(props)?.labels), ...labelsOf(props.labels) };
+}
+
+function joinsHostNetwork(props: ServiceProps): boolean {
+    return list(props.taskSpec?.networksAdvanceds).some((n) => isHostMode(n.name));
+}
+
+const privateRanges = (() => {
+    const blocks = new BlockList();
+    for (const range of PRIVATE_RANGES) {
+        const [net, bits] = range.split("/") as [string, string];
+        blocks.addSubnet(net, Number(bits), isIP(net) === 6 ? "ipv6" : "ipv4");
+    }
+    return blocks;
+})();
+
+export function isPrivateAddress(ip: string): boolean {
+    const family = isIP(ip);
+    if (family === 0) {
+        return false;
+    }
+    return privateRanges.check(ip, family === 6 ? "ipv6" : "ipv4");
 }

@@ -2,6 +2,9 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { Capture, CaptureConfigError, CaptureOptions, captureStack } from "../capture";
+import { main, PlanIo } from "../tools/plan";
+import { captureFixture } from "./capture/fixture";
 import { ROOT } from "./helpers";
 
 interface Run {
@@ -18,10 +21,16 @@ function plan(...args: string[]): Run {
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/**
+ * The real stacks, as operators and CI run them. What each stack declares is `stack.test.ts`'s
+ * subject; here, that `plan` prints exactly the capture, in its forms and with its exit codes.
+ */
 describe("--json", () => {
     let run: Run;
-    beforeAll(() => {
+    let capture: Capture;
+    beforeAll(async () => {
         run = plan("--stack", "dev", "--json");
+        capture = await captureStack({ stack: "dev" });
     });
 
     test("prints exactly one JSON object on stdout, diagnostics on stderr", () => {
@@ -36,25 +45,11 @@ describe("--json", () => {
         const { resources } = JSON.parse(run.stdout) as {
             resources: { type: string; name: string; parent: string | null; dependsOn: string[] }[];
         };
-        expect(resources.map((r) => `${r.type} ${r.name} <${r.parent ?? ""}>`)).toEqual([
-            "msa:registry:GitlabRegistry gitlab <>",
-            "msa:network:ServiceNetwork network <>",
-            "msa:database:PostgresDatabase database <>",
-            "pulumi:providers:docker gitlab-provider <gitlab>",
-            "docker:index/volume:Volume database-volume <database>",
-            "docker:index/network:Network network-network <network>",
-            "docker:index/image:Image database-image <database>",
-            "docker:index/container:Container database-container <database>",
-            // Services are declared one at a time, each after the runtime's turn (index.ts).
-            "msa:service:Microservice SERVICE_B <>",
-            "docker:index/remoteImage:RemoteImage SERVICE_B-image <SERVICE_B>",
-            "docker:index/container:Container SERVICE_B-container <SERVICE_B>",
-            "msa:service:Microservice SERVICE_D <>",
-            "docker:index/remoteImage:RemoteImage SERVICE_D-image <SERVICE_D>",
-            "docker:index/container:Container SERVICE_D-container <SERVICE_D>",
-        ]);
-        const d = resources.find((r) => r.name === "SERVICE_D-container");
-        expect(d?.dependsOn).toEqual(["database-container", "network-network", "SERVICE_D-image"]);
+        const line = (r: (typeof resources)[number]) => `${r.type} ${r.name} <${r.parent ?? ""}>`;
+        expect(resources.map(line)).toEqual(capture.resources.map(line));
+        expect(resources.map((r) => r.dependsOn)).toEqual(
+            capture.resources.map((r) => r.dependsOn),
+        );
         for (const r of resources) {
             expect(Object.keys(r)).toEqual([
                 "type",
@@ -78,17 +73,28 @@ describe("--json", () => {
         expect(run.stdout).not.toContain("placeholder-msa-dbPassword");
         expect(run.stdout).not.toContain("placeholder-msa-registryPassword");
     });
+
+    test("digests the registry has not resolved are unknown markers, never made up", () => {
+        const { resources } = JSON.parse(run.stdout) as {
+            resources: { name: string; inputs: Record<string, unknown> }[];
+        };
+        const image = resources.find((r) => r.name === "SERVICE_B-image");
+        expect(image?.inputs.name).toEqual({ __unknown: true });
+        expect(run.stdout).not.toContain("sha256:");
+    });
 });
 
 test("the human plan is the resource tree with key properties", () => {
     const run = plan("--stack", "prod");
     expect(run.status).toBe(0);
     const lines = run.stdout.split("\n");
-    expect(lines[0]).toBe("Stack prod: 6 resources in 4 components");
+    expect(lines[0]).toMatch(/^Stack prod: \d+ resources in \d+ components$/);
     expect(lines).toContain("├─ msa:service:Microservice SERVICE_B");
     expect(run.stdout).toContain("ports: 0.0.0.0:8888->8888/tcp, 0.0.0.0:8900->8900/tcp");
     expect(run.stdout).toContain("DB_HOST=db.prod.internal");
     expect(run.stdout).not.toContain("placeholder-msa-dbPassword");
+    expect(run.stdout).toContain("image: (known after deploy)");
+    expect(run.stdout).not.toContain("sha256:");
 });
 
 test("--strict turns missing secrets into a failure", () => {
@@ -99,16 +105,10 @@ test("--strict turns missing secrets into a failure", () => {
     );
 });
 
-test("an unknown stack is a usage error", () => {
+test("a stack without a stack file fails with one line (exit 1), not a usage error", () => {
     const run = plan("--stack", "nosuch");
-    expect(run.status).toBe(2);
+    expect(run.status).toBe(1);
     expect(run.stderr).toBe('plan: no stack file Pulumi.nosuch.yaml for stack "nosuch"\n');
-});
-
-test("--stack is required", () => {
-    const run = plan("--json");
-    expect(run.status).toBe(2);
-    expect(run.stderr).toContain("plan: --stack is required");
 });
 
 describe("invalid config", () => {
@@ -121,11 +121,8 @@ describe("invalid config", () => {
             file,
             [
                 "config:",
-                "  msa:registryNamespace: team",
-                "  msa:registryProject: msa",
-                "  msa:registryUsername: ci",
-                "  msa:dbName: app",
-                "  msa:dbPort: 70000",
+                "  msa:registry: {namespace: team, project: msa, username: ci}",
+                "  msa:database: {name: app, port: 70000}",
                 "  msa:services:",
                 "    orders: {image: orders, tag: '1', links: [billing]}",
                 "",
@@ -137,10 +134,170 @@ describe("invalid config", () => {
         expect(run.stderr).toBe(
             [
                 `Stack ${stack} has invalid config:`,
-                "  - msa:dbPort must be 1-65535, got 70000",
+                "  - msa:database.port must be 1-65535, got 70000",
                 '  - msa:services.orders.links[0] names unknown service "billing"; known: orders',
                 "",
             ].join("\n"),
         );
+    });
+});
+
+/** `main` in this process, with the capture replaced; `captured` lists what it was asked for. */
+async function planWith(
+    argv: string[],
+    capture: (opts: CaptureOptions) => Promise<Capture> = (opts) => captureFixture(opts),
+): Promise<Run & { captured: CaptureOptions[] }> {
+    const run = { status: null as number | null, stdout: "", stderr: "" };
+    const captured: CaptureOptions[] = [];
+    const io: PlanIo = {
+        capture: (opts) => {
+            captured.push(opts);
+            return capture(opts);
+        },
+        stdout: (t) => {
+            run.stdout += t;
+        },
+        stderr: (t) => {
+            run.stderr += t;
+        },
+    };
+    run.status = await main(argv, io);
+    return { ...run, captured };
+}
+
+describe("values only the engine knows (test/fixtures/unknowns)", () => {
+    test("the text plan prints (known after deploy) for a name built from an unresolved digest", async () => {
+        const run = await planWith(["--stack", "fixture"]);
+        expect(run.status).toBe(0);
+        // Up to the warnings, which name the project's own required secrets.
+        expect(run.stdout.split("\nWarnings:")[0]).toBe(
+            [
+                "Stack fixture: 6 resources in 0 components",
+                "├─ docker:index/volume:Volume data",
+                "├─ pulumi:providers:docker registry",
+                "│      registryAuth: [secret]",
+                "├─ docker:index/image:Image db-image",
+                "│      imageName: registry.example.com/team/app/db:1",
+                "│      skipPush: false",
+                '│      build: {"BASE_IMAGE":"postgres:14"}',
+                "├─ docker:index/remoteImage:RemoteImage orders-image",
+                "│      name: (known after deploy)",
+                "├─ docker:index/container:Container db-container after db-image",
+                "│      name: db",
+                "│      image: (known after deploy)",
+                "│      ports: (none published)",
+                "│      networks: ",
+                "│      env: ",
+                "└─ docker:index/container:Container orders-container after orders-image, data",
+                "       name: orders",
+                "       image: (known after deploy)",
+                "       ports: (none published)",
+                "       networks: ",
+                "       env: MODE=plan [secret]",
+                "",
+                "Outputs:",
+                '  images: {"orders":"(known after deploy)","db":"(known after deploy)"}',
+                "  volume: (known after deploy)",
+                "  digest: (known after deploy)",
+                "  tag: registry.example.com/team/app/orders:1.4.2",
+                "  token: [secret]",
+                "",
+            ].join("\n"),
+        );
+        expect(run.stdout).not.toContain("sha256:");
+    });
+
+    test('--json carries {"__unknown": true} where the engine decides, in inputs and outputs', async () => {
+        const run = await planWith(["--stack", "fixture", "--json"]);
+        expect(run.status).toBe(0);
+        const json = JSON.parse(run.stdout) as {
+            resources: { name: string; inputs: Record<string, unknown> }[];
+            outputs: Record<string, unknown>;
+        };
+        const inputs = (name: string) => json.resources.find((r) => r.name === name)?.inputs;
+        expect(inputs("orders-image")).toEqual({ name: { __unknown: true } });
+        expect(inputs("db-container")?.image).toEqual({ __unknown: true });
+        expect(json.outputs).toEqual({
+            images: { orders: { __unknown: true }, db: { __unknown: true } },
+            volume: { __unknown: true },
+            digest: { __unknown: true },
+            tag: "registry.example.com/team/app/orders:1.4.2",
+            token: "[secret]",
+        });
+        expect(run.stdout).not.toContain("sha256:");
+    });
+});
+
+describe("exit codes", () => {
+    test("invalid config: every error on stderr, one a line, nothing on stdout, exit 1", async () => {
+        const run = await planWith(["--stack", "dev", "--json"], () =>
+            Promise.reject(new CaptureConfigError("dev", ["msa:a is wrong", "msa:b is wrong"])),
+        );
+        expect(run).toMatchObject({
+            status: 1,
+            stdout: "",
+            stderr: "Stack dev has invalid config:\n  - msa:a is wrong\n  - msa:b is wrong\n",
+        });
+    });
+
+    test("--strict: warnings fail the plan", async () => {
+        const withWarning = async (opts: CaptureOptions) => ({
+            ...(await captureFixture(opts)),
+            warnings: ["msa:token is not set"],
+        });
+        expect((await planWith(["--stack", "fixture"], withWarning)).status).toBe(0);
+        const strict = await planWith(["--stack", "fixture", "--strict"], withWarning);
+        expect(strict.status).toBe(1);
+        expect(strict.stdout).toContain("Warnings:\n  - msa:token is not set");
+    });
+
+    test("any other failure is one line, exit 1", async () => {
+        const run = await planWith(["--stack", "fixture"], () =>
+            Promise.reject(new Error("registry said no")),
+        );
+        expect(run).toMatchObject({ status: 1, stdout: "", stderr: "plan: registry said no\n" });
+    });
+});
+
+describe("usage errors: exit 2, the message and the usage on stderr, nothing captured", () => {
+    const USAGE = "usage: npm run plan -- --stack <name> [--json] [--strict] [--policy]\n";
+    test.each([
+        [
+            "--stack twice",
+            ["--stack", "dev", "--stack", "prod"],
+            "option --stack is given more than once",
+        ],
+        [
+            "--json twice",
+            ["--stack", "dev", "--json", "--json"],
+            "option --json is given more than once",
+        ],
+        ["an unknown option", ["--stack", "dev", "--stak", "prod"], "Unknown option '--stak'"],
+        ["--stack without a value", ["--stack"], "Option '--stack <value>' argument missing"],
+        ["no --stack", ["--json"], "--stack is required"],
+        [
+            "a stray argument",
+            ["--stack", "dev", "prod"],
+            "Unexpected argument 'prod'. This command does not take positional arguments",
+        ],
+    ])("%s", async (_label, argv, message) => {
+        const run = await planWith(argv);
+        expect(run).toEqual({
+            status: 2,
+            stdout: "",
+            stderr: `plan: ${message}\n${USAGE}`,
+            captured: [],
+        });
+    });
+
+    test("--help prints the usage on stdout, exit 0", async () => {
+        const run = await planWith(["--help"]);
+        expect(run).toEqual({ status: 0, stdout: USAGE, stderr: "", captured: [] });
+    });
+
+    test("npm run plan -- --stack dev --stack prod exits 2", () => {
+        const run = plan("--stack", "dev", "--stack", "prod");
+        expect(run.status).toBe(2);
+        expect(run.stderr).toBe(`plan: option --stack is given more than once\n${USAGE}`);
     });
 });

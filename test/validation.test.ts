@@ -126,6 +126,14 @@ describe("a valid config", () => {
         });
     });
 
+    test("a service key that ends in _ or - is refused: it is a network alias", () => {
+        const c = base();
+        (c.services as Record<string, unknown>)["a_"] = { image: "x", tag: "1" };
+        expect(errorsOf(validate(c))).toEqual([
+            'msa:services has a bad key "a_": must start with a letter, end with a letter or digit and hold only letters, digits, _ and - (at most 63)',
+        ]);
+    });
+
     test("a plain setting with KEY inside is accepted in env", () => {
         const c = base();
         svc(c, "orders").env = { CACHE_KEY_PREFIX: "o:" };
@@ -265,7 +273,7 @@ describe("bad config, one message each", () => {
             "service key that is not a valid alias",
             (c) => ((c.services as Record<string, unknown>)["bad name"] = { image: "x", tag: "1" }),
             [
-                'msa:services has a bad key "bad name": must start with a letter and hold only letters, digits, _ and - (at most 63)',
+                'msa:services has a bad key "bad name": must start with a letter, end with a letter or digit and hold only letters, digits, _ and - (at most 63)',
             ],
         ],
         [

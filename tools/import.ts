@@ -4,69 +4,55 @@
  * `Pulumi.<stack>.yaml` (merged into an existing one), sets the secrets with
  * `pulumi config set --secret` when a `pulumi` CLI is on the PATH (or prints those commands), and
  * reports what it changed, could not map, or needs the operator's hand. Exit 0 on success, 1 on
- * bad input (nothing written), 2 on a usage error.
+ * bad input (nothing written) or when `pulumi config set` failed for a secret, 2 on a usage error
+ * (an unknown or repeated option, a missing --compose or --stack).
  */
 import * as fs from "fs";
 import * as path from "path";
-import { parseArgs } from "util";
-import { ImportError, ImportPlan, planImport } from "../importer";
+import { ImportPlan, planImport } from "../importer";
 import { renderFindings } from "../importer/report";
 import { findPulumi, secretCommand, setSecrets } from "../importer/secrets";
+import { CliIo, CliSpec, exitWith, ParsedCli, processIo, runCli } from "./cli";
 
-const USAGE =
-    "usage: npm run import -- --compose <file> [--env <file>] --stack <name> [--db-service <name>] [--dir <folder>] [--dry-run]";
+const OPTIONS = {
+    compose: { type: "string" },
+    env: { type: "string" },
+    stack: { type: "string" },
+    "db-service": { type: "string" },
+    dir: { type: "string" },
+    "dry-run": { type: "boolean" },
+} as const;
 
-function main(argv: string[]): number {
-    let args;
-    try {
-        args = parseArgs({
-            args: argv,
-            options: {
-                compose: { type: "string" },
-                env: { type: "string" },
-                stack: { type: "string" },
-                "db-service": { type: "string" },
-                dir: { type: "string" },
-                "dry-run": { type: "boolean", default: false },
-                help: { type: "boolean", short: "h", default: false },
-            },
-            strict: true,
-        }).values;
-    } catch (e) {
-        process.stderr.write(`error: ${(e as Error).message}\n${USAGE}\n`);
-        return 2;
-    }
-    if (args.help) {
-        process.stdout.write(`${USAGE}\n`);
-        return 0;
-    }
-    if (args.compose === undefined || args.stack === undefined) {
-        process.stderr.write(`error: --compose and --stack are required\n${USAGE}\n`);
-        return 2;
-    }
-    let plan: ImportPlan;
-    try {
-        plan = planImport({
-            compose: args.compose,
-            env: args.env,
-            stack: args.stack,
-            dbService: args["db-service"],
-            dir: path.resolve(args.dir ?? "."),
-        });
-    } catch (e) {
-        if (e instanceof ImportError) {
-            process.stderr.write(`error: ${e.message}\n`);
-            return 1;
-        }
-        throw e;
-    }
+const CLI: CliSpec<typeof OPTIONS> = {
+    name: "import",
+    usage: "usage: npm run import -- --compose <file> [--env <file>] --stack <name> [--db-service <name>] [--dir <folder>] [--dry-run]",
+    options: OPTIONS,
+    required: ["compose", "stack"],
+};
+
+/**
+ * The command line; returns the exit code. Bad input (`ImportError`) is its message on stderr and
+ * exit 1, before anything is written; usage errors are exit 2 (`tools/cli.ts`).
+ */
+export function main(argv: string[], io: CliIo = processIo): Promise<number> {
+    return runCli(CLI, argv, ({ values }, out) => run(values, out), io);
+}
+
+function run(args: ParsedCli<typeof OPTIONS>["values"], io: CliIo): number {
+    const plan = planImport({
+        compose: args.compose ?? "",
+        env: args.env,
+        stack: args.stack ?? "",
+        dbService: args["db-service"],
+        dir: path.resolve(args.dir ?? "."),
+    });
     const dryRun = args["dry-run"] === true;
     // In a dry run stdout carries the stack file alone, so it can be redirected; the report goes
     // to stderr. Otherwise the report is the output.
-    const out = dryRun ? process.stderr : process.stdout;
+    const out = dryRun ? io.stderr : io.stdout;
     const lines: string[] = [summary(plan)];
     if (dryRun) {
-        process.stdout.write(plan.text);
+        io.stdout(plan.text);
         lines.push(
             `Dry run: ${plan.merged ? `would merge into ${plan.stackLabel}` : `would write ${plan.stackLabel}`}; nothing written, no secret set; the stack file is on stdout.`,
         );
@@ -84,15 +70,15 @@ function main(argv: string[]): number {
     }
     const secrets = secretLines(plan, dryRun);
     lines.push("", ...secrets.lines);
-    out.write(`${lines.join("\n")}\n`);
+    out(`${lines.join("\n")}\n`);
     return secrets.failed ? 1 : 0;
 }
 
 function summary(plan: ImportPlan): string {
     const db =
         plan.mode === "container"
-            ? `database service ${plan.dbService ?? "?"} → msa:dbMode container`
-            : "no database service → msa:dbMode external";
+            ? `database service ${plan.dbService ?? "?"} → msa:database.mode container`
+            : "no database service → msa:database.mode external";
     return `Imported ${plan.sources.join(", ")} as stack ${plan.stack}: ${db}; services ${plan.services.join(", ") || "(none)"}.`;
 }
 
@@ -139,4 +125,6 @@ function secretLines(plan: ImportPlan, dryRun: boolean): { lines: string[]; fail
     return { lines, failed };
 }
 
-process.exitCode = main(process.argv.slice(2));
+if (require.main === module) {
+    exitWith(main(process.argv.slice(2)));
+}

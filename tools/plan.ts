@@ -1,42 +1,45 @@
 /**
  * `npm run plan -- --stack <name> [--json] [--strict] [--policy]`: the offline plan. Evaluates the
- * real program under the mock runtime with the stack's config and prints what it declares. Needs no
- * Pulumi CLI and no Docker. Secrets print as `[secret]`. `--policy` applies the policy pack's own
- * resource validations (`policy/policies.ts`) to the planned resources and prints one line per
- * violation. Exit 0 on success, 1 on invalid config, a mandatory policy violation (or warnings with
- * --strict), 2 on a usage error.
+ * real program under the mock runtime, as a preview, with the stack's config and prints what it
+ * declares. Needs no Pulumi CLI and no Docker. Secrets print as `[secret]`; what only the engine
+ * knows (image digests, ids) as `(known after deploy)`, or `{"__unknown": true}` with `--json`.
+ * `--policy` applies the policy pack's own resource validations (`policy/policies.ts`) to the
+ * planned resources and prints one line per violation. Exit 0 on success, 1 on invalid config, an
+ * unreadable or missing stack file, a mandatory policy violation (or warnings with --strict), 2 on
+ * a usage error.
  */
-import { parseArgs } from "util";
 import {
     Capture,
     CaptureConfigError,
     CaptureOptions,
     captureStack,
     CapturedResource,
+    isSecretValue,
+    mapMarkers,
     redact,
 } from "../capture";
-import { StackFileError } from "../config/stackFiles";
 import { checkCapture, formatViolation, isMandatory, Violation } from "../policy/offline";
+import { CliIo, CliSpec, exitWith, ParsedCli, processIo, runCli } from "./cli";
 
-const USAGE = "usage: npm run plan -- --stack <name> [--json] [--strict] [--policy]";
+const OPTIONS = {
+    stack: { type: "string" },
+    json: { type: "boolean" },
+    strict: { type: "boolean" },
+    policy: { type: "boolean" },
+} as const;
 
-export interface PlanJson {
-    stack: string;
-    resources: {
-        type: string;
-        name: string;
-        parent: string | null;
-        inputs: unknown;
-        protect: boolean;
-        retainOnDelete: boolean;
-        dependsOn: string[];
-    }[];
-    outputs: unknown;
-    warnings: string[];
-}
+const CLI: CliSpec<typeof OPTIONS> = {
+    name: "plan",
+    usage: "usage: npm run plan -- --stack <name> [--json] [--strict] [--policy]",
+    options: OPTIONS,
+    required: ["stack"],
+};
 
-/** The JSON form of a capture: what `--json` prints, with every secret redacted. */
-export function planJson(capture: Capture): PlanJson {
+/** What the text plan prints for a value only the engine knows. */
+export const KNOWN_AFTER_DEPLOY = "(known after deploy)";
+
+/** The JSON form of a capture: what `--json` prints, secrets redacted, unknowns as markers. */
+export function planJson(capture: Capture) {
     return {
         stack: capture.stack,
         resources: capture.resources.map((r) => ({
@@ -52,6 +55,8 @@ export function planJson(capture: Capture): PlanJson {
         warnings: capture.warnings,
     };
 }
+
+export type PlanJson = ReturnType<typeof planJson>;
 
 /** The human form: the resource tree with the key properties of each resource. */
 export function renderTree(capture: Capture): string {
@@ -77,6 +82,10 @@ export function renderTree(capture: Capture): string {
         });
     };
     walk(null, "");
+    const outputs = Object.entries(asText(capture.outputs) as Record<string, unknown>);
+    if (outputs.length > 0) {
+        lines.push("", "Outputs:", ...outputs.map(([k, v]) => `  ${k}: ${show(v)}`));
+    }
     if (capture.warnings.length > 0) {
         lines.push("", "Warnings:", ...capture.warnings.map((w) => `  - ${w}`));
     }
@@ -84,52 +93,74 @@ export function renderTree(capture: Capture): string {
 }
 
 function flags(r: CapturedResource): string {
-    const f = [r.protect ? "protect" : "", r.retainOnDelete ? "retainOnDelete" : ""].filter(
-        Boolean,
-    );
+    const f = [r.protect && "protect", r.retainOnDelete && "retainOnDelete"].filter(Boolean);
     const deps = r.dependsOn.length > 0 ? ` after ${r.dependsOn.join(", ")}` : "";
     return `${f.length > 0 ? ` [${f.join(", ")}]` : ""}${deps}`;
 }
 
+type Row = [string, string];
+
 const show = (v: unknown): string => (typeof v === "string" ? v : JSON.stringify(v));
 
-function keyProperties(r: CapturedResource): [string, string][] {
-    const i = redact(r.inputs) as Record<string, unknown>;
-    const pick = (...keys: string[]): [string, string][] =>
-        keys.filter((k) => i[k] !== undefined).map((k) => [k, show(i[k])]);
+/** A list input, item by item; a list that is unknown as a whole prints as such. */
+function list<T>(v: unknown, item: (x: T) => string, separator: string, none = ""): string {
+    return Array.isArray(v) ? (v as T[]).map(item).join(separator) || none : show(v ?? none);
+}
+
+interface Port {
+    ip: string;
+    external: number;
+    internal: number;
+    protocol: string;
+}
+
+/** A captured value as the text plan shows it: secrets and unknowns in words. */
+const asText = (value: unknown): unknown =>
+    mapMarkers(value, (m) => (isSecretValue(m) ? "[secret]" : KNOWN_AFTER_DEPLOY));
+
+function keyProperties(r: CapturedResource): Row[] {
+    const inputs = asText(r.inputs) as Record<string, unknown>;
+    const pick = (...keys: string[]): Row[] =>
+        keys.filter((k) => inputs[k] !== undefined).map((k) => [k, show(inputs[k])]);
     switch (r.type) {
         case "docker:index/container:Container": {
-            const ports = (
-                (i.ports as
-                    | { ip: string; external: number; internal: number; protocol: string }[]
-                    | undefined) ?? []
-            ).map((p) => `${p.ip}:${p.external}->${p.internal}/${p.protocol}`);
-            const nets = (
-                (i.networksAdvanced as { name: string; aliases?: string[] }[] | undefined) ?? []
-            ).map((n) => `${n.name} as ${(n.aliases ?? []).join(", ")}`);
-            const hc = i.healthcheck as
-                { tests?: string[]; interval?: string; retries?: number } | undefined;
-            return [
+            const rows: Row[] = [
                 ...pick("name", "image", "restart"),
-                ["ports", ports.join(", ") || "(none published)"],
-                ["networks", nets.join("; ")],
-                ...(hc
-                    ? ([
-                          [
-                              "healthcheck",
-                              `${(hc.tests ?? []).slice(1).join(" ")} every ${hc.interval}, ${hc.retries} retries`,
-                          ],
-                      ] as [string, string][])
-                    : []),
-                ...(i.wait === true ? ([["wait", "until healthy"]] as [string, string][]) : []),
-                ["env", ((i.envs as string[] | undefined) ?? []).join(" ")],
+                [
+                    "ports",
+                    list<Port>(
+                        inputs.ports,
+                        (p) => `${p.ip}:${p.external}->${p.internal}/${p.protocol}`,
+                        ", ",
+                        "(none published)",
+                    ),
+                ],
+                [
+                    "networks",
+                    list<{ name: string; aliases?: string[] }>(
+                        inputs.networksAdvanced,
+                        (n) => `${n.name} as ${list(n.aliases, String, ", ")}`,
+                        "; ",
+                    ),
+                ],
             ];
+            const hc = inputs.healthcheck as
+                { tests?: string[]; interval?: string; retries?: number } | undefined;
+            if (hc !== undefined) {
+                const test = (hc.tests ?? []).slice(1).join(" ");
+                rows.push(["healthcheck", `${test} every ${hc.interval}, ${hc.retries} retries`]);
+            }
+            if (inputs.wait === true) {
+                rows.push(["wait", "until healthy"]);
+            }
+            rows.push(["env", list(inputs.envs, String, " ")]);
+            return rows;
         }
-        case "docker:index/image:Image":
-            return [
-                ...pick("imageName", "skipPush"),
-                ["build", show((i.build as { args?: unknown } | undefined)?.args)],
-            ];
+        case "docker:index/image:Image": {
+            const rows = pick("imageName", "skipPush");
+            const build = (inputs.build as { args?: unknown } | undefined)?.args;
+            return build === undefined ? rows : [...rows, ["build", show(build)]];
+        }
         case "docker:index/remoteImage:RemoteImage":
             return pick("name");
         case "docker:index/volume:Volume":
@@ -143,17 +174,9 @@ function keyProperties(r: CapturedResource): [string, string][] {
 }
 
 /** What `main` talks to; tests replace the capture (e.g. to add a hand-written resource). */
-export interface PlanIo {
+export interface PlanIo extends CliIo {
     capture(opts: CaptureOptions): Promise<Capture>;
-    stdout(text: string): void;
-    stderr(text: string): void;
 }
-
-const processIo: PlanIo = {
-    capture: captureStack,
-    stdout: (text) => process.stdout.write(text),
-    stderr: (text) => process.stderr.write(text),
-};
 
 /** The policy verdict as `--policy` prints it: a summary line, then one line per violation. */
 export function policyReport(violations: Violation[]): string {
@@ -165,72 +188,45 @@ export function policyReport(violations: Violation[]): string {
     ].join("\n");
 }
 
-export async function main(argv: string[], io: PlanIo = processIo): Promise<number> {
-    let args;
-    try {
-        args = parseArgs({
-            args: argv,
-            options: {
-                stack: { type: "string" },
-                json: { type: "boolean", default: false },
-                strict: { type: "boolean", default: false },
-                policy: { type: "boolean", default: false },
-            },
-            strict: true,
-        }).values;
-    } catch (e) {
-        io.stderr(`plan: ${(e as Error).message}\n${USAGE}\n`);
-        return 2;
-    }
-    if (args.stack === undefined) {
-        io.stderr(`plan: --stack is required\n${USAGE}\n`);
-        return 2;
-    }
+export function main(
+    argv: string[],
+    io: PlanIo = { ...processIo, capture: captureStack },
+): Promise<number> {
+    return runCli(CLI, argv, ({ values }) => plan(values, io), io);
+}
+
+async function plan(args: ParsedCli<typeof OPTIONS>["values"], io: PlanIo): Promise<number> {
+    const stack = args.stack ?? ""; // required: the harness has refused a command line without it
     let capture: Capture;
     try {
-        capture = await io.capture({ stack: args.stack });
+        capture = await io.capture({ stack });
     } catch (e) {
-        if (e instanceof CaptureConfigError) {
-            io.stderr(
-                `Stack ${args.stack} has invalid config:\n${e.errors.map((x) => `  - ${x}`).join("\n")}\n`,
-            );
-            return 1;
+        // Anything else (a missing or unreadable stack file…) the harness prints as one line, exit 1.
+        if (!(e instanceof CaptureConfigError)) {
+            throw e;
         }
-        if (e instanceof StackFileError) {
-            io.stderr(`plan: ${e.message}\n`);
-            return 2;
-        }
-        throw e;
+        io.stderr(
+            `Stack ${stack} has invalid config:\n${e.errors.map((x) => `  - ${x}\n`).join("")}`,
+        );
+        return 1;
     }
     const violations = args.policy ? await checkCapture(capture) : undefined;
     if (args.json) {
         const json = planJson(capture);
-        io.stdout(
-            `${JSON.stringify(violations === undefined ? json : { ...json, violations }, null, 2)}\n`,
-        );
+        io.stdout(`${JSON.stringify(violations ? { ...json, violations } : json, null, 2)}\n`);
+        capture.warnings.forEach((w) => io.stderr(`warning: ${w}\n`));
     } else {
         io.stdout(`${renderTree(capture)}\n`);
         if (violations !== undefined) {
             io.stdout(`\n${policyReport(violations)}\n`);
         }
     }
-    for (const w of args.json ? capture.warnings : []) {
-        io.stderr(`warning: ${w}\n`);
-    }
-    if (violations?.some(isMandatory)) {
-        return 1;
-    }
-    return args.strict && capture.warnings.length > 0 ? 1 : 0;
+    const strictFailure = args.strict === true && capture.warnings.length > 0;
+    return violations?.some(isMandatory) === true || strictFailure ? 1 : 0;
 }
 
 if (require.main === module) {
     // Pulumi's runtime may log; stdout carries only the plan.
     console.log = (...parts: unknown[]) => process.stderr.write(`${parts.map(String).join(" ")}\n`);
-    main(process.argv.slice(2)).then(
-        (code) => process.exit(code),
-        (e: unknown) => {
-            process.stderr.write(`plan: ${e instanceof Error ? e.message : String(e)}\n`);
-            process.exit(1);
-        },
-    );
+    exitWith(main(process.argv.slice(2)));
 }

@@ -1,10 +1,12 @@
 /**
  * Each service's env as compose builds it (its `env_file`s in order, then `environment:`), read
- * once per service with its file and line, and which values are secret: by name, by the `.env`
- * variables they expand from, and by embedding another secret value. It runs before any mapping
- * step, so each step knows which values must stay out of the stack file and the report.
+ * once per service with its file and line, and which values are secret: by name (`looksSecret`),
+ * by carrying credentials whatever the name (`carriesCredentials`, e.g. `postgres://u:pw@h/db`),
+ * by the `.env` variables they expand from, and by embedding another secret value. The rule is
+ * the one config validation and the policy pack use (`lib/secretNames.ts`). It runs before any
+ * mapping step, so each step knows which values must stay out of the stack file and the report.
  */
-import { looksSecret } from "../../config/env";
+import { carriesCredentials, looksSecret } from "../../lib/secretNames";
 import type { Path } from "../compose";
 import { pathText } from "../compose";
 import type { EnvEntry, EnvFile } from "../envFiles";
@@ -129,7 +131,7 @@ function serviceEnv(
             value: String(value),
             file: ctx.compose.label,
             line: ctx.compose.lineOf(p),
-            secret: looksSecret(name) || from.length > 0,
+            secret: looksSecret(name) || carriesCredentials(String(value)) || from.length > 0,
             expandsFrom: from,
             via: via === "" ? undefined : via,
         });

@@ -6,7 +6,7 @@
  */
 import type { ComposeFile, Path } from "../compose";
 import type { EnvEntry, EnvFile } from "../envFiles";
-import type { RegistryImage } from "../imageRef";
+import type { RegistryImage } from "../../lib/imageRef";
 import { Finding, FindingKind, ImportError, Origin, where } from "../report";
 
 export type Obj = Record<string, unknown>;
@@ -41,13 +41,16 @@ export interface StackValue {
 export class MapContext {
     readonly compose: ComposeFile;
     readonly findings: Finding[] = [];
-    /** Stack-wide keys (`dbName`, `dbPort`, …) by key without the `msa:` prefix. */
+    /**
+     * Stack-wide values (`database.name`, `database.port`, `timezone`, …) by their v2 key path
+     * without the `msa:` prefix, so a message names the key as the stack file holds it.
+     */
     readonly stackValues = new Map<string, StackValue>();
     readonly secrets: (SecretValue & { origin?: Origin; name?: string })[] = [];
     readonly services: Record<string, Obj>;
-    /** The registry part of every usable image reference, to choose `msa:registry*` from. */
+    /** The registry part of every usable image reference, to choose `msa:registry` from. */
     readonly registries: { reg: RegistryImage; key: string }[] = [];
-    /** Keys written only when the stack file does not set them (placeholders). */
+    /** Key paths (`registry.namespace`) written only where the stack file sets none: placeholders. */
     readonly weak: string[] = [];
     /** Servers of image references that are otherwise unusable (the legacy placeholders). */
     readonly looseServers: string[] = [];
@@ -74,8 +77,8 @@ export class MapContext {
     }
 
     /**
-     * The first value wins (a dbHost set from the database's service name is only a default); a
-     * later, different one is reported.
+     * The first value wins (a database alias set from the database's service name is only a
+     * default); a later, different one is reported.
      */
     setStack(key: string, value: unknown, origin: Origin, what = key): void {
         const prev = this.stackValues.get(key);
@@ -91,15 +94,17 @@ export class MapContext {
         }
     }
 
-    pick(...keys: string[]): Obj {
-        const out: Obj = {};
-        for (const k of keys) {
-            const v = this.stackValues.get(k);
-            if (v !== undefined) {
-                out[k] = v.value;
-            }
-        }
-        return out;
+    /** The stack-wide value at `key` (a v2 key path), if one was set. */
+    value(key: string): unknown {
+        return this.stackValues.get(key)?.value;
+    }
+
+    /**
+     * Where `DB_HOST` goes: the database's network alias in container mode, the server's host in
+     * external mode. Known once `findDatabase` has run.
+     */
+    get dbHostKey(): string {
+        return this.dbKey === undefined ? "database.host" : "database.alias";
     }
 
     origin(p: Path, fallback?: Path): Origin {

@@ -1,7 +1,7 @@
 /**
  * The database: which compose service it is (`--db-service`, or the one service that mounts
- * PGDATA or runs a postgres image), that service → the stack's `msa:db*` keys, and, when there is
- * none, where the external database is (`DB_HOST`). The stack builds and runs its own DB
+ * PGDATA or runs a postgres image), that service → `msa:database` in container mode, and, when there
+ * is none, where the external database is (`DB_HOST` → `msa:database.host`). The stack builds and runs its own DB
  * container, so most of a compose DB service is checked and reported rather than copied.
  */
 import { PROJECT } from "../../config/schema";
@@ -10,7 +10,7 @@ import { pathText } from "../compose";
 import type { EnvEntry } from "../envFiles";
 import { mapDbEnv, unreachableFromContainer } from "./env";
 import { dbHealthcheck } from "./healthcheck";
-import { isPostgresImage } from "../imageRef";
+import { isPostgresImage } from "../../lib/imageRef";
 import { dbImage } from "./images";
 import { MapContext, Obj, StackValue } from "./context";
 import { dbPorts } from "./ports";
@@ -60,20 +60,24 @@ export function findDatabase(ctx: MapContext): string | undefined {
     return candidates[0]?.key;
 }
 
-/** The database service → `msa:db*` keys; where the stack's DB container differs, a finding. */
+/**
+ * The database service → the container-mode keys of `msa:database` it alone sets
+ * (`containerName`, `volumeName`); the rest are stack-wide values. Where the stack's DB container
+ * differs from compose's, a finding.
+ */
 export function mapDatabase(ctx: MapContext, key: string): Obj {
     const svc = ctx.services[key] ?? {};
     const base: Path = ["services", key];
     const out: Obj = {};
     unknownKeys(ctx, key, svc, DB_KEYS);
     if (typeof svc.container_name === "string") {
-        out.dbContainerName = svc.container_name;
+        out.containerName = svc.container_name;
     }
     dbImage(ctx, key, svc);
     dbPorts(ctx, key, svc);
     const volume = dbVolume(ctx, key, svc);
     if (volume !== undefined) {
-        out.dbVolumeName = volume;
+        out.volumeName = volume;
     }
     const restart = svc.restart ?? "no";
     if (restart !== "unless-stopped") {
@@ -98,11 +102,11 @@ export function mapDatabase(ctx: MapContext, key: string): Obj {
     }
     const mem = memLimit(ctx, key, svc);
     if (mem !== undefined) {
-        ctx.setStack("dbMemoryMb", mem, ctx.origin([...base, "mem_limit"]));
+        ctx.setStack("database.memoryMb", mem, ctx.origin([...base, "mem_limit"]));
     }
-    if (!ctx.stackValues.has("dbHost")) {
+    if (!ctx.stackValues.has("database.alias")) {
         // Services that do not name the database reach it by its service name, as in compose.
-        ctx.stackValues.set("dbHost", {
+        ctx.stackValues.set("database.alias", {
             value: key,
             what: "service name",
             origin: ctx.origin(base),
@@ -113,7 +117,7 @@ export function mapDatabase(ctx: MapContext, key: string): Obj {
 
 /** External mode: the stack cannot run without knowing where the database is. */
 export function externalDb(ctx: MapContext): void {
-    const host = ctx.stackValues.get("dbHost") as
+    const host = ctx.stackValues.get("database.host") as
         (StackValue & { origin: Partial<EnvEntry> }) | undefined;
     if (host === undefined) {
         throw new ImportError(
@@ -125,8 +129,8 @@ export function externalDb(ctx: MapContext): void {
         ctx.finding(
             "action",
             host.origin,
-            "msa:dbHost",
-            `DB_HOST=${value}${host.origin.via === undefined ? "" : ` (${host.origin.via})`} is not an address a container can reach a database at (${value === "0.0.0.0" ? "0.0.0.0 means every interface to a server, no host to a client" : "inside a container it is the container itself"}); msa:dbHost is ${value} so the stack validates, but set the database server's address before pulumi up: pulumi config set --stack ${ctx.input.stack} ${PROJECT}:dbHost <db-host>`,
+            `${PROJECT}:database.host`,
+            `DB_HOST=${value}${host.origin.via === undefined ? "" : ` (${host.origin.via})`} is not an address a container can reach a database at (${value === "0.0.0.0" ? "0.0.0.0 means every interface to a server, no host to a client" : "inside a container it is the container itself"}); ${PROJECT}:database.host is ${value} so the stack validates, but set the database server's address before pulumi up: pulumi config set --stack ${ctx.input.stack} --path ${PROJECT}:database.host <db-host>`,
         );
     }
 }

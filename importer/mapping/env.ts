@@ -1,12 +1,15 @@
 /**
  * Env → stack config: each variable a service (or the database) gets becomes a stack-wide key
- * (`DB_NAME` → `msa:dbName`, …; the stack holds one value and reports a service that disagrees),
- * the DB password, a secret (`msa:secretEnv.<service>.<NAME>`), the service's `nodeName`, or
- * plain `env`. The stack sets the database settings on every service itself (`RESERVED_ENV`),
- * so what compose set by hand is checked against them and reported where it differs.
+ * (`DB_NAME` → `msa:database.name`, …; the stack holds one value and reports a service that
+ * disagrees), the DB password, a secret (`msa:secretEnv.<service>.<NAME>`), the service's
+ * `nodeName`, or plain `env`. The stack sets the database settings on every service itself
+ * (`RESERVED_ENV`), so what compose set by hand is checked against them and reported where it
+ * differs. A value that carries credentials never becomes a plain key, whatever its name.
  */
-import { envVarPrefix, RESERVED_ENV } from "../../config/env";
+import { envVarPrefix } from "../../config/env";
 import { PROJECT } from "../../config/schema";
+import { RESERVED_ENV } from "../../lib/databaseEnv";
+import { carriesCredentials } from "../../lib/secretNames";
 import type { Path } from "../compose";
 import { pathText } from "../compose";
 import type { EnvEntry } from "../envFiles";
@@ -26,20 +29,22 @@ const DB_CONTAINER_ENV = new Set([
     "TZ",
 ]);
 
-/** Env names that become stack-wide keys. */
+/** Env names that become stack-wide keys, by v2 key path. */
 const STACK_ENV: Record<string, string> = {
-    DB_NAME: "dbName",
-    DB_SCHEMA_NAME: "dbSchema",
-    DB_USER: "dbUser",
+    DB_NAME: "database.name",
+    DB_SCHEMA_NAME: "database.schema",
+    DB_USER: "database.user",
     TZ: "timezone",
-    DB_KIND: "dbKind",
-    DB_DIALECT: "dbDialect",
-    DB_DRIVER_CLASS_NAME: "dbDriverClassName",
-    DB_TYPE: "dbType",
-    POSTGRES_DB: "dbName",
-    POSTGRES_USER: "dbUser",
+    DB_KIND: "database.client.kind",
+    DB_DIALECT: "database.client.dialect",
+    DB_DRIVER_CLASS_NAME: "database.client.driverClassName",
+    DB_TYPE: "database.client.type",
+    POSTGRES_DB: "database.name",
+    POSTGRES_USER: "database.user",
 };
 const PASSWORD_ENV = new Set(["DB_PASSWORD", "POSTGRES_PASSWORD"]);
+/** Names whose value the import writes to a plain key of its own (not to `env`/`secretEnv`). */
+const PLAIN_KEYS = new Set(["NODENAME", "DB_HOST", "DB_PORT", ...Object.keys(STACK_ENV)]);
 
 /** The database service's env: stack-wide keys and the password; the rest is reported. */
 export function mapDbEnv(ctx: MapContext, key: string): void {
@@ -49,6 +54,11 @@ export function mapDbEnv(ctx: MapContext, key: string): void {
     for (const entry of env.values()) {
         if (PASSWORD_ENV.has(entry.name)) {
             setPassword(ctx, entry);
+        } else if (
+            entry.name in STACK_ENV &&
+            credentialsDropped(ctx, `${pathText(base)} env ${entry.name}`, entry, key)
+        ) {
+            continue;
         } else if (entry.name in STACK_ENV) {
             ctx.setStack(STACK_ENV[entry.name] ?? "", entry.value, entry, entry.name);
         } else if (entry.name === "PGDATA" && entry.value === PGDATA) {
@@ -72,7 +82,7 @@ export function mapDbEnv(ctx: MapContext, key: string): void {
             "changed",
             ctx.origin([...base, "env_file"], base),
             `${pathText(base)} env`,
-            `the DB container no longer gets ${dropped.map((e) => e.name).join(", ")} (from ${files}; Postgres does not read them): they live on as msa:dbUser, msa:dbPassword, msa:dbKind, … and reach the services`,
+            `the DB container no longer gets ${dropped.map((e) => e.name).join(", ")} (from ${files}; Postgres does not read them): they live on as ${PROJECT}:database.user, ${PROJECT}:dbPassword, ${PROJECT}:database.client.kind, … and reach the services`,
         );
     }
 }
@@ -112,22 +122,29 @@ export function shown(e: EnvEntry): string {
 
 function serviceEnvEntry(ctx: MapContext, key: string, entry: EnvEntry, out: Obj, env: Obj): void {
     const at = `services.${key} env ${entry.name}`;
-    if (entry.name === "NODENAME") {
-        out.nodeName = entry.value;
-    } else if (entry.name === "DB_PASSWORD") {
+    if (entry.name === "DB_PASSWORD") {
         setPassword(ctx, entry);
+    } else if (PLAIN_KEYS.has(entry.name) && credentialsDropped(ctx, at, entry, key)) {
+        return;
+    } else if (entry.name === "NODENAME") {
+        out.nodeName = entry.value;
     } else if (entry.name === "DB_HOST") {
         dbHostOf(ctx, key, entry);
     } else if (entry.name === "DB_PORT") {
         const port = Number(entry.value);
         if (ctx.dbKey === undefined) {
-            ctx.setStack("dbPort", Number.isInteger(port) ? port : entry.value, entry, "DB_PORT");
-        } else if (port !== ctx.stackValues.get("dbPort")?.value) {
+            ctx.setStack(
+                "database.port",
+                Number.isInteger(port) ? port : entry.value,
+                entry,
+                "DB_PORT",
+            );
+        } else if (port !== ctx.value("database.port")) {
             ctx.finding(
                 "changed",
                 entry,
                 at,
-                `DB_PORT=${entry.value}, but the database listens on ${String(ctx.stackValues.get("dbPort")?.value ?? 5432)} (msa:dbPort); the stack sets that`,
+                `DB_PORT=${entry.value}, but the database listens on ${String(ctx.value("database.port") ?? 5432)} (${PROJECT}:database.port); the stack sets that`,
             );
         }
     } else if (entry.name in STACK_ENV && RESERVED_ENV.includes(entry.name)) {
@@ -171,27 +188,27 @@ function hostAddress(ctx: MapContext, key: string, entry: EnvEntry): void {
 /** DB_HOST: where the external database is, or checked against the database service. */
 function dbHostOf(ctx: MapContext, key: string, entry: EnvEntry): void {
     if (ctx.dbKey === undefined) {
-        ctx.setStack("dbHost", entry.value, entry, "DB_HOST");
+        ctx.setStack(ctx.dbHostKey, entry.value, entry, "DB_HOST");
         return;
     }
     const dbName = ctx.services[ctx.dbKey]?.container_name;
     if (entry.value === ctx.dbKey || entry.value === dbName) {
-        const prev = ctx.stackValues.get("dbHost");
+        const prev = ctx.stackValues.get(ctx.dbHostKey);
         if (prev === undefined || prev.what === "service name") {
-            ctx.stackValues.set("dbHost", {
+            ctx.stackValues.set(ctx.dbHostKey, {
                 value: entry.value,
                 what: "DB_HOST",
                 origin: entry,
             });
         } else {
-            ctx.setStack("dbHost", entry.value, entry, "DB_HOST");
+            ctx.setStack(ctx.dbHostKey, entry.value, entry, "DB_HOST");
         }
     } else {
         ctx.finding(
             "changed",
             entry,
             `services.${key} env DB_HOST`,
-            `DB_HOST=${entry.value} names neither the database service ${ctx.dbKey} nor its container; the stack sets DB_HOST to msa:dbHost, the database's network alias`,
+            `DB_HOST=${entry.value} names neither the database service ${ctx.dbKey} nor its container; the stack sets DB_HOST to ${PROJECT}:database.alias, the database's network alias`,
         );
     }
 }
@@ -214,9 +231,35 @@ function setPassword(ctx: MapContext, entry: EnvEntry): void {
             "action",
             entry,
             entry.name,
-            `differs from ${prev.name ?? "the DB password"} (${prev.origin === undefined ? "" : where(prev.origin)}); the stack has one password, msa:dbPassword: the import takes the first, check which one is right`,
+            `differs from ${prev.name ?? "the DB password"} (${prev.origin === undefined ? "" : where(prev.origin)}); the stack has one password, ${PROJECT}:dbPassword: the import takes the first, check which one is right`,
         );
     }
+}
+
+/**
+ * A value that carries credentials (`postgres://u:pw@h/db`) under a name the stack maps to a plain
+ * key of its own: it cannot go to `msa:secretEnv` (the stack sets that name itself) and never goes
+ * to the stack file, so it is dropped and reported, without the value.
+ */
+function credentialsDropped(ctx: MapContext, at: string, entry: EnvEntry, key: string): boolean {
+    if (!carriesCredentials(entry.value)) {
+        return false;
+    }
+    const target =
+        entry.name === "NODENAME"
+            ? `services.${key}.nodeName`
+            : entry.name === "DB_HOST"
+              ? ctx.dbHostKey
+              : entry.name === "DB_PORT"
+                ? "database.port"
+                : (STACK_ENV[entry.name] ?? entry.name);
+    ctx.finding(
+        "action",
+        entry,
+        at,
+        `the value carries credentials (a password in it); ${entry.name} maps to ${PROJECT}:${target}, plain config that never holds a credential, so the value is dropped: set ${PROJECT}:${target} without them (the password is ${PROJECT}:dbPassword)`,
+    );
+    return true;
 }
 
 function secretSource(e: EnvEntry): string {

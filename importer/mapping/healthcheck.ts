@@ -1,13 +1,13 @@
 /**
  * The database's healthcheck: compose's `interval`/`timeout`/`start_period`/`retries` →
- * `msa:dbHealthcheck`. The stack always checks its DB container (services start once it
+ * `msa:database.healthcheck`. The stack always checks its DB container (services start once it
  * passes) with a test of its own, so compose's `test` and `disable` are reported, not copied.
  */
 import type { Path } from "../compose";
 import { pathText } from "../compose";
 import { asObj, MapContext, Obj } from "./context";
 
-/** Compose's healthcheck timings → `msa:dbHealthcheck`; what the stack does otherwise, reported. */
+/** Compose's healthcheck timings → `msa:database.healthcheck`; what else the stack does, reported. */
 export function dbHealthcheck(ctx: MapContext, key: string, svc: Obj): void {
     const base: Path = ["services", key, "healthcheck"];
     if (svc.healthcheck === undefined) {
@@ -15,7 +15,7 @@ export function dbHealthcheck(ctx: MapContext, key: string, svc: Obj): void {
             "changed",
             ctx.origin(["services", key]),
             `services.${key}`,
-            "compose has no DB healthcheck; the stack's DB container has one (msa:dbHealthcheck) and services start once it passes",
+            "compose has no DB healthcheck; the stack's DB container has one (msa:database.healthcheck) and services start once it passes",
         );
         return;
     }
@@ -60,12 +60,12 @@ export function dbHealthcheck(ctx: MapContext, key: string, svc: Obj): void {
         );
     }
     if (Object.keys(out).length > 0) {
-        ctx.setStack("dbHealthcheck", out, ctx.origin(base));
+        ctx.setStack("database.healthcheck", out, ctx.origin(base));
     }
 }
 
-/** Reported once dbUser/dbName are known: ours checks over TCP, on purpose. */
-export function healthcheckTest(ctx: MapContext, key: string, config: Obj): void {
+/** Reported once the database's user and name are known: ours checks over TCP, on purpose. */
+export function healthcheckTest(ctx: MapContext, key: string, database: Obj): void {
     const at: Path = ["services", key, "healthcheck", "test"];
     const test = asObj(ctx.services[key]?.healthcheck).test;
     if (test === undefined) {
@@ -79,13 +79,14 @@ export function healthcheckTest(ctx: MapContext, key: string, config: Obj): void
                   .map(String)
                   .join(" ")
         : String(test);
-    const port = typeof config.dbPort === "number" ? config.dbPort : 5432;
-    const user = typeof config.dbUser === "string" ? config.dbUser : "postgres";
-    const ours = `pg_isready -h 127.0.0.1 -p ${port} -U ${user} -d ${String(config.dbName)}`;
+    const port = typeof database.port === "number" ? database.port : 5432;
+    const user = typeof database.user === "string" ? database.user : "postgres";
+    // components/postgresDatabase.ts: user and database come from PGUSER/PGDATABASE in its env.
+    const ours = `pg_isready -h 127.0.0.1 -p ${port}`;
     ctx.finding(
         "changed",
         ctx.origin(at),
         pathText(at),
-        `compose runs "${theirs}"; the stack runs "${ours}": over TCP, because during first-start init Postgres listens on its socket only, so the socket check passes before the database and schema exist`,
+        `compose runs "${theirs}"; the stack runs "${ours}" as user ${user} on database ${String(database.name)} (PGUSER, PGDATABASE): over TCP, because during first-start init Postgres listens on its socket only, so the socket check passes before the database and schema exist`,
     );
 }

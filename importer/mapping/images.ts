@@ -1,8 +1,7 @@
 /**
  * Images and the registry: each `image:` reference → a service's `image`/`tag` (or, for the
- * database, `msa:dbImageName`/`msa:dbImageTag`/`msa:dbBaseImage`), and the registry most images
- * come from → `msa:registryServer`/`msa:registryNamespace`/`msa:registryProject`, with per-service
- * overrides where one differs. The stack pulls every image from one registry, so a reference it
+ * database, `msa:database.image` `name`/`tag`/`base`), and the registry most images come from →
+ * `msa:registry` `server`/`namespace`/`project`, with per-service overrides where one differs. The stack pulls every image from one registry, so a reference it
  * cannot use gets a placeholder and a finding that says what to set.
  */
 import { PROJECT } from "../../config/schema";
@@ -14,7 +13,7 @@ import {
     parseImageRef,
     RegistryImage,
     splitRegistryImage,
-} from "../imageRef";
+} from "../../lib/imageRef";
 import { MapContext, Obj } from "./context";
 
 /** What the import writes where the compose files do not say (namespace, project, user). */
@@ -63,8 +62,8 @@ export function serviceImage(ctx: MapContext, key: string, svc: Obj): Obj {
         origin,
         pathText(at),
         parsed.ok
-            ? `${JSON.stringify(svc.image)} is not in a <registry>/<namespace>/<project>/<image> registry; the stack pulls every service from msa:registryServer: mirror it there and check msa:services.${key}.image (now ${placeholder})`
-            : `${JSON.stringify(svc.image)} is not a valid image reference (${parsed.reason}); wrote the placeholder image ${placeholder}:${tag}: set msa:services.${key}.image (and msa:registryNamespace/msa:registryProject) to the real one`,
+            ? `${JSON.stringify(svc.image)} is not in a <registry>/<namespace>/<project>/<image> registry; the stack pulls every service from msa:registry.server: mirror it there and check msa:services.${key}.image (now ${placeholder})`
+            : `${JSON.stringify(svc.image)} is not a valid image reference (${parsed.reason}); wrote the placeholder image ${placeholder}:${tag}: set msa:services.${key}.image (and msa:registry.namespace/msa:registry.project) to the real one`,
     );
     if (!parsed.ok && parsed.loose.server !== undefined) {
         ctx.looseServers.push(parsed.loose.server);
@@ -87,30 +86,30 @@ export function dbImage(ctx: MapContext, key: string, svc: Obj): void {
     const parsed = parseImageRef(svc.image);
     const origin = ctx.origin(at);
     if (parsed.ok && isPostgresImage(svc.image) && parsed.ref.server === undefined) {
-        ctx.setStack("dbBaseImage", svc.image, origin);
+        ctx.setStack("database.image.base", svc.image, origin);
         ctx.finding(
             "changed",
             origin,
             pathText(at),
-            `the stack builds its DB image from docker/db on top of ${svc.image} (msa:dbBaseImage) and pushes it to msa:registryServer as msa:dbImageName:msa:dbImageTag`,
+            `the stack builds its DB image from docker/db on top of ${svc.image} (msa:database.image.base) and pushes it to msa:registry.server as msa:database.image.name:msa:database.image.tag`,
         );
         return;
     }
     const tag = parsed.ok ? parsed.ref.tag : parsed.loose.tag;
     if (tag !== undefined) {
-        ctx.setStack("dbImageTag", tag, origin);
+        ctx.setStack("database.image.tag", tag, origin);
         if (tag === "latest") {
             ctx.finding(
                 "latest",
                 origin,
                 pathText(at),
-                `${svc.image} → msa:dbImageTag latest; the pipeline sets the commit id, pin one for prod`,
+                `${svc.image} → msa:database.image.tag latest; the pipeline sets the commit id, pin one for prod`,
             );
         }
     }
     const reg = parsed.ok ? splitRegistryImage(parsed.ref) : undefined;
     if (reg !== undefined) {
-        ctx.setStack("dbImageName", reg.image, origin);
+        ctx.setStack("database.image.name", reg.image, origin);
         ctx.registries.push({ reg, key });
         ctx.finding(
             "note",
@@ -123,12 +122,15 @@ export function dbImage(ctx: MapContext, key: string, svc: Obj): void {
             "action",
             origin,
             pathText(at),
-            `${JSON.stringify(svc.image)} is not an image reference of the form <registry>/<namespace>/<project>/<image>${parsed.ok ? "" : ` (${parsed.reason})`}; the stack builds the DB image from docker/db and pushes it as <msa:registryServer>/<msa:registryNamespace>/<msa:registryProject>/db (msa:dbImageName)`,
+            `${JSON.stringify(svc.image)} is not an image reference of the form <registry>/<namespace>/<project>/<image>${parsed.ok ? "" : ` (${parsed.reason})`}; the stack builds the DB image from docker/db and pushes it as <msa:registry.server>/<msa:registry.namespace>/<msa:registry.project>/db (msa:database.image.name)`,
         );
     }
 }
 
-/** registryServer/Namespace/Project: the most common among the images; overrides per service. */
+/**
+ * `msa:registry` (server, namespace, project): the most common among the images, with overrides
+ * per service; the username is a placeholder, as compose files hold no login.
+ */
 export function chooseRegistry(ctx: MapContext, services: Obj): Obj {
     const counts = new Map<string, { reg: RegistryImage; n: number }>();
     for (const { reg } of ctx.registries) {
@@ -151,7 +153,7 @@ export function chooseRegistry(ctx: MapContext, services: Obj): Obj {
                 "action",
                 ctx.origin(at),
                 pathText(at),
-                `is on ${reg.server}, but the stack pulls every image from one registry, msa:registryServer ${best.server}: mirror it there`,
+                `is on ${reg.server}, but the stack pulls every image from one registry, msa:registry.server ${best.server}: mirror it there`,
             );
         }
         const ordered: Obj = { image: s.image };
@@ -178,40 +180,43 @@ export function chooseRegistry(ctx: MapContext, services: Obj): Obj {
             "changed",
             ctx.origin(["services", ctx.dbKey ?? "", "image"]),
             `services.${ctx.dbKey ?? ""}.image`,
-            `the DB image moves to ${best.namespace}/${best.project} (the stack pushes it under msa:registryNamespace/msa:registryProject)`,
+            `the DB image moves to ${best.namespace}/${best.project} (the stack pushes it under msa:registry.namespace/msa:registry.project)`,
         );
     }
     if (best !== undefined) {
         return {
-            registryServer: best.server,
-            registryNamespace: best.namespace,
-            registryProject: best.project,
-            registryUsername: weakKey(ctx, "registryUsername"),
+            server: best.server,
+            namespace: best.namespace,
+            project: best.project,
+            username: weakKey(ctx, "username"),
         };
     }
     const server = ctx.looseServers[0];
+    const set = (field: string, value: string) =>
+        `pulumi config set --stack ${ctx.input.stack} --path ${PROJECT}:registry.${field} ${value}`;
     ctx.finding(
         "action",
         { file: ctx.compose.label },
-        "msa:registryNamespace, msa:registryProject",
-        `no image reference names a namespace and project; the import writes ${PLACEHOLDER} for them unless the stack file already sets them: pulumi config set --stack ${ctx.input.stack} ${PROJECT}:registryNamespace <group>; pulumi config set --stack ${ctx.input.stack} ${PROJECT}:registryProject <project>`,
+        `${PROJECT}:registry.namespace, ${PROJECT}:registry.project`,
+        `no image reference names a namespace and project; the import writes ${PLACEHOLDER} for them unless the stack file already sets them: ${set("namespace", "<group>")}; ${set("project", "<project>")}`,
     );
     return {
-        ...(server === undefined ? {} : { registryServer: server }),
-        registryNamespace: weakKey(ctx, "registryNamespace"),
-        registryProject: weakKey(ctx, "registryProject"),
-        registryUsername: weakKey(ctx, "registryUsername"),
+        ...(server === undefined ? {} : { server }),
+        namespace: weakKey(ctx, "namespace"),
+        project: weakKey(ctx, "project"),
+        username: weakKey(ctx, "username"),
     };
 }
 
-function weakKey(ctx: MapContext, key: string): string {
-    ctx.weak.push(key);
-    if (key === "registryUsername") {
+/** A placeholder under `msa:registry`, written only where the stack file sets no value. */
+function weakKey(ctx: MapContext, field: "namespace" | "project" | "username"): string {
+    ctx.weak.push(`registry.${field}`);
+    if (field === "username") {
         ctx.finding(
             "action",
             { file: ctx.compose.label },
-            "msa:registryUsername",
-            `the compose files hold no registry login; the import writes ${PLACEHOLDER} unless the stack file already sets it: pulumi config set --stack ${ctx.input.stack} ${PROJECT}:registryUsername <deploy-token user>`,
+            `${PROJECT}:registry.username`,
+            `the compose files hold no registry login; the import writes ${PLACEHOLDER} unless the stack file already sets it: pulumi config set --stack ${ctx.input.stack} --path ${PROJECT}:registry.username <deploy-token user>`,
         );
     }
     return PLACEHOLDER;

@@ -1,7 +1,8 @@
 /**
- * Compose (interpolated, with its env files) → stack config (`PlainConfigInput` keys, without the
- * `msa:` prefix), the secrets to set with `pulumi config set --secret`, and the findings of the
- * report. Pure: files are read by the caller through `readEnv`.
+ * Compose (interpolated, with its env files) → stack config in the v2 shape (`PlainConfigInput`
+ * keys, without the `msa:` prefix: `timezone`, `registry`, `database`, `services`), the secrets to
+ * set with `pulumi config set --secret`, and the findings of the report. Pure: files are read by
+ * the caller through `readEnv`.
  *
  * This module runs the steps in order and assembles the config; each step has a module of its own
  * (database, services, images, ports, composeEnv, env, volumes, healthcheck) and they
@@ -24,7 +25,7 @@ export { parsePort } from "./ports";
 export interface Mapped {
     /** Stack config keys without the `msa:` prefix, in the order a reader expects them. */
     config: Record<string, unknown>;
-    /** Keys written only when the stack file does not set them (placeholders). */
+    /** Key paths (`registry.namespace`) written only where the stack file sets none. */
     weak: string[];
     secrets: SecretValue[];
     findings: Finding[];
@@ -32,6 +33,35 @@ export interface Mapped {
     dbService?: string;
     services: string[];
 }
+
+/**
+ * The fields of `msa:database` in the order the stack files list them, per mode (as
+ * `config/schema.ts` declares them); `client`, `healthcheck` and `image` are maps of their own.
+ */
+const DATABASE_FIELDS = {
+    container: [
+        "alias",
+        "containerName",
+        "volumeName",
+        "port",
+        "hostPort",
+        "bindAddress",
+        "memoryMb",
+        "name",
+        "schema",
+        "user",
+        "client",
+        "healthcheck",
+        "image",
+    ],
+    external: ["host", "port", "name", "schema", "user", "client"],
+} as const;
+
+/** The maps inside `msa:database`, fields in the schema's order. */
+const SUB_FIELDS: Record<string, string[]> = {
+    client: ["kind", "dialect", "driverClassName", "type"],
+    image: ["name", "tag", "base"],
+};
 
 /** Runs the steps in order (the findings keep it) and assembles the stack config. */
 export function mapCompose(input: MapInput): Mapped {
@@ -52,43 +82,17 @@ export function mapCompose(input: MapInput): Mapped {
     if (mode === "external") {
         externalDb(ctx);
     }
+    const database = databaseConfig(ctx, mode, db ?? {});
+    if (ctx.dbKey !== undefined) {
+        healthcheckTest(ctx, ctx.dbKey, database);
+    }
+    const timezone = ctx.value("timezone");
     const config: Obj = {
-        ...registry,
-        dbMode: mode,
-        ...ctx.pick("dbHost"),
-        ...(db ?? {}),
-        ...ctx.pick("dbPort"),
-        ...ctx.pick("dbHostPort"),
-        ...(mode === "container" ? { dbBindAddress: "127.0.0.1" } : {}),
-        ...ctx.pick(
-            "dbName",
-            "dbSchema",
-            "dbUser",
-            "timezone",
-            "dbKind",
-            "dbDialect",
-            "dbDriverClassName",
-            "dbType",
-            "dbImageName",
-            "dbImageTag",
-            "dbBaseImage",
-            "dbMemoryMb",
-            "dbHealthcheck",
-        ),
+        ...(timezone === undefined ? {} : { timezone }),
+        registry,
+        database,
         services,
     };
-    if (config.dbName === undefined) {
-        config.dbName = "postgres";
-        ctx.finding(
-            "changed",
-            { file: ctx.compose.label },
-            "msa:dbName",
-            "no DB_NAME or POSTGRES_DB in the compose files; set to postgres, the database Postgres creates by default",
-        );
-    }
-    if (ctx.dbKey !== undefined) {
-        healthcheckTest(ctx, ctx.dbKey, config);
-    }
     ctx.secrets.push({
         key: `${PROJECT}:registryPassword`,
         path: false,
@@ -108,6 +112,52 @@ export function mapCompose(input: MapInput): Mapped {
         dbService: ctx.dbKey,
         services: Object.keys(services),
     };
+}
+
+/**
+ * `msa:database` from the stack-wide values (`database.*` key paths) and what the database
+ * service alone sets (`own`), fields in the stack files' order; only the mode's own keys.
+ */
+function databaseConfig(ctx: MapContext, mode: "container" | "external", own: Obj): Obj {
+    const values: Obj = { ...own };
+    for (const [key, v] of ctx.stackValues) {
+        const [head, field, sub] = key.split(".");
+        if (head !== "database" || field === undefined) {
+            continue;
+        }
+        if (sub === undefined) {
+            values[field] = v.value;
+        } else {
+            values[field] = { ...(values[field] as Obj | undefined), [sub]: v.value };
+        }
+    }
+    if (mode === "container") {
+        values.bindAddress = "127.0.0.1";
+    }
+    if (values.name === undefined) {
+        values.name = "postgres";
+        ctx.finding(
+            "changed",
+            { file: ctx.compose.label },
+            `${PROJECT}:database.name`,
+            "no DB_NAME or POSTGRES_DB in the compose files; set to postgres, the database Postgres creates by default",
+        );
+    }
+    for (const [field, order] of Object.entries(SUB_FIELDS)) {
+        const sub = values[field] as Obj | undefined;
+        if (sub !== undefined) {
+            values[field] = Object.fromEntries(
+                order.filter((k) => k in sub).map((k) => [k, sub[k]]),
+            );
+        }
+    }
+    const database: Obj = { mode };
+    for (const field of DATABASE_FIELDS[mode]) {
+        if (values[field] !== undefined) {
+            database[field] = values[field];
+        }
+    }
+    return database;
 }
 
 /** Every service but the database becomes a stack service key, which is also its network alias. */

@@ -1,6 +1,6 @@
 /**
  * Ports: compose's short (`[IP:][HOST:]CONTAINER[/proto]`, ranges) and long syntax → a service's
- * `ports` list, or for the database `msa:dbPort`/`msa:dbHostPort`. The stack publishes one DB port
+ * `ports` list, or for the database `msa:database.port`/`msa:database.hostPort`. The stack publishes one DB port
  * and only on 127.0.0.1, and publishes no service port without a host port; each such change is
  * reported. `parsePort` is pure, so the syntax is tested on its own.
  */
@@ -27,7 +27,7 @@ export function servicePorts(ctx: MapContext, key: string, svc: Obj): Obj[] {
     }));
 }
 
-/** The database's first port → `msa:dbPort`/`msa:dbHostPort`, published on 127.0.0.1 only. */
+/** The database's first port → `msa:database.port`/`.hostPort`, published on 127.0.0.1 only. */
 export function dbPorts(ctx: MapContext, key: string, svc: Obj): void {
     const base: Path = ["services", key, "ports"];
     const ports = portSpecs(ctx, key, svc);
@@ -37,13 +37,13 @@ export function dbPorts(ctx: MapContext, key: string, svc: Obj): void {
             "changed",
             ctx.origin(["services", key]),
             `services.${key}.ports`,
-            `compose does not publish the database; the stack publishes msa:dbPort on 127.0.0.1 only`,
+            `compose does not publish the database; the stack publishes msa:database.port on 127.0.0.1 only`,
         );
         return;
     }
-    ctx.setStack("dbPort", first.container, first.origin);
+    ctx.setStack("database.port", first.container, first.origin);
     if (first.host !== undefined) {
-        ctx.setStack("dbHostPort", first.host, first.origin);
+        ctx.setStack("database.hostPort", first.host, first.origin);
     }
     const bind = first.bindAddress;
     if (bind !== "127.0.0.1") {
@@ -51,7 +51,7 @@ export function dbPorts(ctx: MapContext, key: string, svc: Obj): void {
             "changed",
             first.origin,
             `${pathText([...base, 0])} ${JSON.stringify(first.raw)}`,
-            `the DB port ${first.host ?? first.container} is published on 127.0.0.1 (msa:dbBindAddress) instead of ${bind === "0.0.0.0" ? "every interface" : bind}; set msa:dbBindAddress if other hosts must reach it`,
+            `the DB port ${first.host ?? first.container} is published on 127.0.0.1 (msa:database.bindAddress) instead of ${bind === "0.0.0.0" ? "every interface" : bind}; set msa:database.bindAddress if other hosts must reach it`,
         );
     }
     for (const p of rest) {

@@ -5,6 +5,7 @@
  * other setting, and `depends_on` beyond the database, is reported with its line.
  */
 import { RESTART_POLICIES } from "../../config/schema";
+import { carriesCredentials } from "../../lib/secretNames";
 import type { Path } from "../compose";
 import { pathText } from "../compose";
 import { mapServiceEnv } from "./env";
@@ -168,8 +169,19 @@ function commandArgs(ctx: MapContext, key: string, svc: Obj): string[] | undefin
     if (svc.command === undefined) {
         return undefined;
     }
+    const args = Array.isArray(svc.command) ? svc.command.map(String) : [String(svc.command)];
+    if (args.some(carriesCredentials)) {
+        // The stack file never holds a credential, and a command cannot read msa:secretEnv.
+        ctx.finding(
+            "action",
+            ctx.origin(at),
+            pathText(at),
+            `the command carries credentials (a password in it), which never go to the stack file: the command is not imported; pass the credential in env (msa:secretEnv.${key}.<NAME>, set with pulumi config set --secret --path) and set msa:services.${key}.command without it`,
+        );
+        return undefined;
+    }
     if (Array.isArray(svc.command)) {
-        return svc.command.map(String);
+        return args;
     }
     const text = String(svc.command);
     if (/["'\\$`]/.test(text)) {

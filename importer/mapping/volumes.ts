@@ -1,5 +1,5 @@
 /**
- * The database's data volume: the named volume mounted at PGDATA becomes `msa:dbVolumeName`.
+ * The database's data volume: the named volume mounted at PGDATA becomes `msa:database.volumeName`.
  * The stack mounts nothing else, so every other mount (and every other top-level volume) is
  * reported; a host folder holding the data is reported too, as the stack keeps it in a volume.
  */
@@ -38,7 +38,7 @@ export function dbVolume(ctx: MapContext, key: string, svc: Obj): string | undef
                     "note",
                     ctx.origin(at),
                     pathText(at),
-                    `compose stores this volume as <project>_${mount.source} (the project defaults to the folder name); msa:dbVolumeName is ${mount.source}: to keep existing data, set msa:dbVolumeName to the volume \`docker volume ls\` shows`,
+                    `compose stores this volume as <project>_${mount.source} (the project defaults to the folder name); msa:database.volumeName is ${mount.source}: to keep existing data, set msa:database.volumeName to the volume \`docker volume ls\` shows`,
                 );
             }
         } else {
@@ -47,7 +47,7 @@ export function dbVolume(ctx: MapContext, key: string, svc: Obj): string | undef
                 ctx.origin(at),
                 pathText(at),
                 mount?.target === PGDATA
-                    ? `the data lives in the host folder ${mount.source ?? "?"}; the stack keeps it in a named volume (msa:dbVolumeName)`
+                    ? `the data lives in the host folder ${mount.source ?? "?"}; the stack keeps it in a named volume (msa:database.volumeName)`
                     : `${JSON.stringify(v)}: the stack mounts only the data volume`,
             );
         }
@@ -92,7 +92,7 @@ function isHostPath(source: string): boolean {
     return source.startsWith("/") || source.startsWith(".") || source.startsWith("~");
 }
 
-/** The named volumes mounted at PGDATA: `msa:dbVolumeName`, not reported as unmapped. */
+/** The named volumes mounted at PGDATA: `msa:database.volumeName`, not reported as unmapped. */
 function dbVolumeNames(ctx: MapContext): string[] {
     const svc = ctx.dbKey === undefined ? undefined : ctx.services[ctx.dbKey];
     const volumes = Array.isArray(svc?.volumes) ? svc.volumes : [];

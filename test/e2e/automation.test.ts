@@ -8,12 +8,13 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { PROJECT, SECRET_KEYS } from "../../config/schema";
 import { projectRoot } from "../../config/stackFiles";
 import {
     DB,
     docker,
     e2eEnv,
+    ORDERS_COMMAND,
+    ORDERS_UDP_PORT,
     psql,
     publishServices,
     removeStackLeftovers,
@@ -21,6 +22,7 @@ import {
     stackConfig,
     stackIds,
     stackLeftovers,
+    stackSecrets,
     type StackIds,
 } from "./fixtures";
 
@@ -57,7 +59,7 @@ describeWithCli("pulumi up / destroy through the Automation API", () => {
                 },
             },
         );
-        await stack.setAllConfig(toConfigMap(config));
+        await stack.setAllConfig(toConfigMap(config, stackSecrets(env, ids)));
         await stack.up({ onOutput: (line) => process.stdout.write(line) });
     });
 
@@ -73,7 +75,9 @@ describeWithCli("pulumi up / destroy through the Automation API", () => {
 
     test("the DB container is healthy and the init step created the database and schema", async () => {
         const db = `${ids.prefix}-db`;
-        expect((await docker.getContainer(db).inspect()).State.Health?.Status).toBe("healthy");
+        const info = await docker.getContainer(db).inspect();
+        expect(info.State.Health?.Status).toBe("healthy");
+        expect(info.HostConfig.Memory).toBe(DB.memoryMb * 1024 * 1024);
         expect(
             await psql(
                 db,
@@ -91,35 +95,40 @@ describeWithCli("pulumi up / destroy through the Automation API", () => {
         expect(billing.links.ORDERS?.http).toEqual({ status: 200, body: "ok" });
     });
 
-    test("published ports bind the declared addresses", async () => {
+    test("published ports bind the declared addresses and protocols; orders runs its command", async () => {
         const orders = await docker.getContainer(`${ids.prefix}-orders`).inspect();
         expect(orders.HostConfig.PortBindings).toEqual({
             "8080/tcp": [{ HostIp: "127.0.0.1", HostPort: String(ids.ordersPort) }],
+            [`${ORDERS_UDP_PORT}/udp`]: [
+                { HostIp: "127.0.0.1", HostPort: String(ids.ordersUdpPort) },
+            ],
         });
+        expect(orders.Config.Cmd).toEqual(ORDERS_COMMAND);
     });
 
-    test("pulumi destroy leaves nothing behind", async () => {
+    test("pulumi destroy leaves only the data volume, which is always retained", async () => {
         await stack.destroy({ onOutput: (line) => process.stdout.write(line) });
+        // The stack's name, not its prefix, names the volume by default.
+        const volume = `msa-${ids.stack}-db-data`;
         expect(await stackLeftovers(ids.stack)).toEqual({
             containers: [],
             networks: [],
-            volumes: [],
+            volumes: [volume],
         });
+        await docker.getVolume(volume).remove();
     });
 });
 
-/** Stack config as the CLI stores it: strings, objects as JSON, the secret keys as secrets. */
-function toConfigMap(config: Record<string, unknown>): ConfigMap {
-    const secret = new Set(Object.keys(SECRET_KEYS).map((k) => `${PROJECT}:${k}`));
-    return Object.fromEntries(
-        Object.entries(config).map(([key, value]) => [
-            key,
-            {
-                value: typeof value === "string" ? value : JSON.stringify(value),
-                secret: secret.has(key),
-            },
-        ]),
-    );
+/** Stack config as the CLI stores it: strings, objects as JSON, the secrets as secrets. */
+function toConfigMap(config: Record<string, unknown>, secrets: Record<string, unknown>): ConfigMap {
+    const entry = (value: unknown, secret: boolean) => ({
+        value: typeof value === "string" ? value : JSON.stringify(value),
+        secret,
+    });
+    return Object.fromEntries([
+        ...Object.entries(config).map(([key, value]) => [key, entry(value, false)]),
+        ...Object.entries(secrets).map(([key, value]) => [key, entry(value, true)]),
+    ]);
 }
 
 function onPath(command: string): string | undefined {

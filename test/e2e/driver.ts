@@ -3,15 +3,20 @@
  * Docker engine through its API (dockerode), the way the docker provider would. It stands in for
  * `pulumi up` / `pulumi destroy`, which cannot run here (no CLI, no provider plugin).
  *
- * Two answers of the mock provider come from the real world instead of hashes, through the
- * capture's hooks, so the declared references are the real pinned ones:
+ * The program is captured as `pulumi up` evaluates it (`preview: false`), with the two answers
+ * only the engine knows coming from the real world through the capture's hooks, so the declared
+ * references are the real pinned ones:
  * - `getRegistryImage` asks the registry's HTTP API (with the provider's `registryAuth`) for the
  *   digest the tag points at;
  * - a `docker.Image` is built from its context with its build args and pushed with the credentials
  *   in its `registry` input while the program is evaluated, and its `repoDigest` is the digest
  *   the registry answered. The DB container's `image` input is therefore the real pushed digest.
- * Everything else (provider, network, volume, remote images, containers) is created by `deploy`.
- * An input the driver does not know is an error, so nothing declared is silently ignored.
+ * Everything else (provider, network, volume, remote images, containers) is created by `deploy`,
+ * as the Pulumi engine schedules it: a resource starts as soon as everything it depends on is done,
+ * so resources of one dependency level are created concurrently and only declared dependencies
+ * order anything. Every input, at every depth, is checked against what the driver implements
+ * before anything is created: an unknown field is an error, so nothing declared is silently
+ * ignored.
  */
 import Docker from "dockerode";
 import * as fs from "fs";
@@ -21,12 +26,14 @@ import {
     captureStack,
     type Capture,
     type CapturedResource,
+    isUnknownValue,
     type MockHooks,
     reveal,
 } from "../../capture";
 import type { MockCallArgs, MockResourceArgs } from "@pulumi/pulumi/runtime/mocks";
-import { durationSeconds } from "../../components/postgresDatabase";
 import { projectRoot } from "../../config/stackFiles";
+import { durationSeconds } from "../../lib/duration";
+import { normalizedName, parseImageRef } from "../../lib/imageRef";
 
 /** The Pulumi wire format's secret marker, as hooks receive inputs before the capture decodes them. */
 const SIG_KEY = "4dabf18193072939515e22adb298388d";
@@ -42,28 +49,59 @@ const T = {
     getRegistryImage: "docker:index/getRegistryImage:getRegistryImage",
 } as const;
 
-/** Inputs the driver implements, per type; anything else in a capture is rejected. */
-const SUPPORTED: Record<string, readonly string[]> = {
-    [T.provider]: ["registryAuth", "host"],
-    [T.network]: ["name", "driver", "labels"],
-    [T.volume]: ["name", "driver", "labels"],
-    [T.image]: ["imageName", "build", "skipPush", "registry", "buildOnPreview"],
-    [T.remoteImage]: ["name", "pullTriggers", "keepLocally"],
-    [T.container]: [
-        "name",
-        "image",
-        "envs",
-        "ports",
-        "networksAdvanced",
-        "restart",
-        "healthcheck",
-        "wait",
-        "waitTimeout",
-        "labels",
-        "memory",
-        "volumes",
-        "command",
-    ],
+/**
+ * The shape of an input the driver implements: a scalar (string, number, boolean), a list of one
+ * shape, a map of any names to one shape (build args), or an object with exactly these fields.
+ */
+export type Shape =
+    "scalar" | { list: Shape } | { map: Shape } | { fields: Readonly<Record<string, Shape>> };
+
+const scalar = "scalar" as const;
+const list = (of: Shape): Shape => ({ list: of });
+const fields = (f: Record<string, Shape>): Shape => ({ fields: f });
+const LABELS = list(fields({ label: scalar, value: scalar }));
+
+/**
+ * Inputs the driver implements, per type, down to every nested field; anything else in a capture
+ * (a top-level input, or a field inside `healthcheck`, `ports[]`, `volumes[]`,
+ * `networksAdvanced[]`, `build`, …) is rejected.
+ */
+export const SUPPORTED: Readonly<Record<string, Readonly<Record<string, Shape>>>> = {
+    [T.provider]: {
+        registryAuth: list(fields({ address: scalar, username: scalar, password: scalar })),
+        host: scalar,
+    },
+    [T.network]: { name: scalar, driver: scalar, labels: LABELS },
+    [T.volume]: { name: scalar, driver: scalar, labels: LABELS },
+    [T.image]: {
+        imageName: scalar,
+        build: fields({ context: scalar, dockerfile: scalar, args: { map: scalar } }),
+        skipPush: scalar,
+        registry: fields({ server: scalar, username: scalar, password: scalar }),
+        buildOnPreview: scalar,
+    },
+    [T.remoteImage]: { name: scalar, pullTriggers: list(scalar), keepLocally: scalar },
+    [T.container]: {
+        name: scalar,
+        image: scalar,
+        envs: list(scalar),
+        ports: list(fields({ internal: scalar, external: scalar, ip: scalar, protocol: scalar })),
+        networksAdvanced: list(fields({ name: scalar, aliases: list(scalar) })),
+        restart: scalar,
+        healthcheck: fields({
+            tests: list(scalar),
+            interval: scalar,
+            timeout: scalar,
+            retries: scalar,
+            startPeriod: scalar,
+        }),
+        wait: scalar,
+        waitTimeout: scalar,
+        labels: LABELS,
+        memory: scalar,
+        volumes: list(fields({ volumeName: scalar, containerPath: scalar })),
+        command: list(scalar),
+    },
 };
 
 export interface RegistryAuth {
@@ -77,13 +115,22 @@ interface Label {
     value: string;
 }
 
-/** One resource the driver created, in creation order. */
+/** One resource the driver created, in the order creations finished. */
 export interface Created {
     resource: CapturedResource;
     /** Docker's id (container, network), or the name (volume, image). */
     id: string;
+    /** Its dependency level: 0 depends on nothing, n on something of level n-1 at most. */
+    level: number;
+    /** When the driver started creating it (all its dependencies were done), in ms. */
+    startedAt: number;
     /** When creation finished (for a container with `wait`, when it was seen healthy), in ms. */
     readyAt: number;
+    /**
+     * A container with `wait`: when its first passing healthcheck ended, by the engine's clock
+     * (Docker's health log), in ms.
+     */
+    healthyAt?: number;
 }
 
 export interface Deployment {
@@ -112,21 +159,51 @@ export class DockerDriver {
         private readonly log: (line: string) => void = () => undefined,
     ) {}
 
-    /** Evaluates the program for `stack` with `config`, answering from the real registry and engine. */
-    public async capture(stack: string, config: Record<string, unknown>): Promise<Capture> {
+    /**
+     * Evaluates the program for `stack` as `pulumi up` does, with `config` (plain stack config)
+     * and `secrets` (the secret keys with their values, as the CLI hands them over decrypted),
+     * answering from the real registry and engine.
+     */
+    public async capture(
+        stack: string,
+        config: Record<string, unknown>,
+        secrets: Record<string, unknown> = {},
+    ): Promise<Capture> {
         // A hook that throws (a refused push, a registry that rejects the credentials) rejects
-        // the capture with that error.
-        return captureStack({ stack, config, hooks: this.hooks() });
+        // the capture with that error. The hooks answer every engine-only value the program
+        // reads (the pushed digest, the tags' digests), so no preview unknowns are needed.
+        return captureStack({ stack, config, secrets, hooks: this.hooks(), preview: false });
     }
 
-    /** Creates every custom resource in dependency order. Stops at the first failure. */
+    /**
+     * Creates every custom resource as the Pulumi engine schedules it: each starts as soon as all
+     * its dependencies (`dependsOnUrns`, a component's custom descendants, its provider) are done,
+     * so each dependency level is created concurrently. Every input is checked first. After the
+     * first failure nothing new starts; what is already running finishes, then the failure is
+     * thrown (the resources created so far are in the error's `deployment`).
+     */
     public async deploy(capture: Capture): Promise<Deployment> {
         const deployment: Deployment = { capture, created: [] };
-        for (const resource of dependencyOrder(capture.resources)) {
-            checkInputs(resource);
-            const id = await this.create(resource, deployment);
-            deployment.created.push({ resource, id, readyAt: Date.now() });
+        const problems = capture.resources.filter((r) => r.custom).flatMap(inputProblems);
+        if (problems.length > 0) {
+            throw new DriverError(problems.join("\n"));
         }
+        await runByDependencies(capture.resources, async (resource, level) => {
+            const startedAt = Date.now();
+            const { id, healthyAt } = await this.create(resource, deployment);
+            deployment.created.push({
+                resource,
+                id,
+                level,
+                startedAt,
+                readyAt: Date.now(),
+                ...(healthyAt === undefined ? {} : { healthyAt }),
+            });
+        }).catch((err: unknown) => {
+            throw Object.assign(err instanceof Error ? err : new DriverError(String(err)), {
+                deployment,
+            });
+        });
         return deployment;
     }
 
@@ -167,8 +244,11 @@ export class DockerDriver {
             );
         }
         await this.remove(entry);
-        entry.id = await this.create(entry.resource, deployment);
+        entry.startedAt = Date.now();
+        const { id, healthyAt } = await this.create(entry.resource, deployment);
+        entry.id = id;
         entry.readyAt = Date.now();
+        entry.healthyAt = healthyAt;
     }
 
     /** The digest `reference` (`<server>/<path>:<tag>`) points at in its registry. */
@@ -241,7 +321,7 @@ export class DockerDriver {
         name: string,
         inputs: Record<string, unknown>,
     ): Promise<{ imageName: string; repoDigest: string }> {
-        const unsupported = Object.keys(inputs).filter((k) => !SUPPORTED[T.image]?.includes(k));
+        const unsupported = unsupportedFields(inputs, { fields: SUPPORTED[T.image] ?? {} });
         if (unsupported.length > 0) {
             throw new DriverError(`image ${name}: unsupported inputs ${unsupported.join(", ")}`);
         }
@@ -303,7 +383,17 @@ export class DockerDriver {
         return events;
     }
 
-    private async create(resource: CapturedResource, deployment: Deployment): Promise<string> {
+    private async create(
+        resource: CapturedResource,
+        deployment: Deployment,
+    ): Promise<{ id: string; healthyAt?: number }> {
+        if (resource.type === T.container) {
+            return this.createContainer(resource.name, reveal(resource.inputs) as Inputs);
+        }
+        return { id: await this.createOther(resource, deployment) };
+    }
+
+    private async createOther(resource: CapturedResource, deployment: Deployment): Promise<string> {
         const inputs = reveal(resource.inputs) as Record<string, unknown>;
         switch (resource.type) {
             case T.provider:
@@ -344,8 +434,6 @@ export class DockerDriver {
             case T.remoteImage:
                 await this.pull(String(inputs.name), this.providerAuth(resource, deployment));
                 return String(inputs.name);
-            case T.container:
-                return this.createContainer(resource.name, inputs);
             default:
                 throw new DriverError(`${resource.urn}: the driver cannot create ${resource.type}`);
         }
@@ -408,15 +496,23 @@ export class DockerDriver {
         await this.follow(stream, `pull of ${reference}`);
     }
 
-    private async createContainer(name: string, inputs: Record<string, unknown>): Promise<string> {
+    private async createContainer(
+        name: string,
+        inputs: Inputs,
+    ): Promise<{ id: string; healthyAt?: number }> {
         const spec = containerSpec(inputs);
         this.log(`create container ${spec.name}`);
         const container = await this.docker.createContainer(spec);
         await container.start();
-        if (inputs.wait === true) {
-            await waitHealthy(container, Number(inputs.waitTimeout ?? 60), spec.name ?? name);
+        if (inputs.wait !== true) {
+            return { id: container.id };
         }
-        return container.id;
+        const healthyAt = await waitHealthy(
+            container,
+            Number(inputs.waitTimeout ?? 60),
+            spec.name ?? name,
+        );
+        return { id: container.id, healthyAt };
     }
 }
 
@@ -427,16 +523,16 @@ const MANIFEST_TYPES = [
     "application/vnd.oci.image.index.v1+json",
 ];
 
-/** `127.0.0.1:5000/a/b:tag[@digest]` → server, path, tag. */
+/**
+ * `127.0.0.1:5000/a/b:tag[@digest]` → server, path, tag (`lib/imageRef.ts`, Docker's grammar): what
+ * the registry API and the auth lookup need. A reference without a server is Docker Hub's.
+ */
 export function parseReference(reference: string): { server: string; path: string; tag: string } {
-    const withoutDigest = reference.split("@")[0] ?? reference;
-    const slash = withoutDigest.indexOf("/");
-    const server = withoutDigest.slice(0, slash);
-    const rest = withoutDigest.slice(slash + 1);
-    const colon = rest.lastIndexOf(":");
-    return colon < 0
-        ? { server, path: rest, tag: "latest" }
-        : { server, path: rest.slice(0, colon), tag: rest.slice(colon + 1) };
+    const parsed = parseImageRef(reference);
+    if (!parsed.ok) {
+        throw new DriverError(`${reference} is not an image reference: ${parsed.reason}`);
+    }
+    return { ...normalizedName(parsed.ref), tag: parsed.ref.tag };
 }
 
 /** The Docker Engine API's container spec for the provider's `docker.Container` inputs. */
@@ -517,18 +613,25 @@ function labels(value: unknown): Record<string, string> {
     return Object.fromEntries(((value ?? []) as Label[]).map((l) => [l.label, l.value]));
 }
 
-/** Waits until the container's healthcheck passes, as the provider's `wait: true` does. */
+/**
+ * Waits until the container's healthcheck passes, as the provider's `wait: true` does. Returns
+ * when, by the engine's clock, the first passing check ended (from Docker's health log, which the
+ * engine writes: no timestamp the driver takes itself).
+ */
 export async function waitHealthy(
     container: Docker.Container,
     timeoutSeconds: number,
     name: string,
-): Promise<void> {
+): Promise<number> {
     const deadline = Date.now() + timeoutSeconds * 1000;
     for (;;) {
         const info = await container.inspect();
         const health = info.State.Health?.Status;
         if (health === "healthy") {
-            return;
+            const passed = (info.State.Health?.Log ?? [])
+                .filter((probe) => probe.ExitCode === 0)
+                .map((probe) => Date.parse(probe.End));
+            return Math.min(...passed);
         }
         if (health === "unhealthy" || !info.State.Running) {
             const last = info.State.Health?.Log?.slice(-1)[0]?.Output?.trim() ?? "";
@@ -543,46 +646,160 @@ export async function waitHealthy(
     }
 }
 
-/** Custom resources, each after everything it depends on; ties keep the capture's order. */
-export function dependencyOrder(resources: CapturedResource[]): CapturedResource[] {
-    const custom = resources.filter((r) => r.custom);
-    const byUrn = new Map(custom.map((r) => [r.urn, r]));
-    const done = new Set<string>();
-    const order: CapturedResource[] = [];
-    const visit = (r: CapturedResource, trail: string[]): void => {
-        if (done.has(r.urn)) {
-            return;
+type Inputs = Record<string, unknown>;
+
+/**
+ * Creates `resources` (the custom ones) as the Pulumi engine schedules them: each starts once all
+ * its dependencies are done, so independent resources run concurrently. `create` gets the
+ * resource's dependency level. After the first failure nothing new starts; once what is running
+ * has settled, that first failure is thrown.
+ */
+export async function runByDependencies(
+    resources: CapturedResource[],
+    create: (resource: CapturedResource, level: number) => Promise<void>,
+): Promise<void> {
+    const deps = dependencies(resources);
+    const levels = dependencyLevels(deps);
+    const running = new Map<string, Promise<void>>();
+    const failures: unknown[] = [];
+    const start = (urn: string): Promise<void> => {
+        let done = running.get(urn);
+        if (done === undefined) {
+            done = (async () => {
+                await Promise.all((deps.get(urn)?.needs ?? []).map(start));
+                if (failures.length > 0) {
+                    throw new SkippedAfterFailure();
+                }
+                const entry = deps.get(urn) as DependencyEntry;
+                await create(entry.resource, levels.get(urn) ?? 0).catch((err: unknown) => {
+                    failures.push(err);
+                    throw err;
+                });
+            })();
+            running.set(urn, done);
         }
-        if (trail.includes(r.urn)) {
-            throw new DriverError(`dependency cycle: ${[...trail, r.urn].join(" -> ")}`);
-        }
-        for (const dep of r.dependsOnUrns) {
-            const d = byUrn.get(dep);
-            if (d !== undefined) {
-                visit(d, [...trail, r.urn]);
-            }
-        }
-        // The explicit provider is created before anything that uses it.
-        const provider = custom.find((p) => p.type === T.provider && p.name === r.provider);
-        if (provider !== undefined) {
-            visit(provider, [...trail, r.urn]);
-        }
-        done.add(r.urn);
-        order.push(r);
+        return done;
     };
-    custom.forEach((r) => visit(r, []));
-    return order;
+    await Promise.allSettled([...deps.keys()].map(start));
+    if (failures.length > 0) {
+        throw failures[0];
+    }
 }
 
-function checkInputs(resource: CapturedResource): void {
+class SkippedAfterFailure extends Error {}
+
+interface DependencyEntry {
+    resource: CapturedResource;
+    /** URNs of the custom resources it waits for. */
+    needs: string[];
+}
+
+/**
+ * What each custom resource waits for, as the engine sees it: the URNs it depends on (explicit
+ * `dependsOn` and through its inputs), where a component stands for every custom resource under
+ * it, and its explicit provider.
+ */
+export function dependencies(resources: CapturedResource[]): Map<string, DependencyEntry> {
+    const custom = resources.filter((r) => r.custom);
+    const byUrn = new Map(resources.map((r) => [r.urn, r]));
+    const under = (componentUrn: string): CapturedResource[] =>
+        custom.filter((r) => {
+            for (let p = r.parentUrn; p !== null; p = byUrn.get(p)?.parentUrn ?? null) {
+                if (p === componentUrn) {
+                    return true;
+                }
+            }
+            return false;
+        });
+    const out = new Map<string, DependencyEntry>();
+    for (const r of custom) {
+        const needs = new Set<string>();
+        for (const urn of r.dependsOnUrns) {
+            const dep = byUrn.get(urn);
+            for (const d of dep === undefined ? [] : dep.custom ? [dep] : under(urn)) {
+                needs.add(d.urn);
+            }
+        }
+        const provider = custom.find(
+            (p) => p.type.startsWith("pulumi:providers:") && p.name === r.provider,
+        );
+        if (provider !== undefined) {
+            needs.add(provider.urn);
+        }
+        needs.delete(r.urn);
+        out.set(r.urn, { resource: r, needs: [...needs] });
+    }
+    return out;
+}
+
+/** Each resource's dependency level (the longest chain below it); a cycle is an error. */
+export function dependencyLevels(deps: Map<string, DependencyEntry>): Map<string, number> {
+    const levels = new Map<string, number>();
+    const visit = (urn: string, trail: string[]): number => {
+        const known = levels.get(urn);
+        if (known !== undefined) {
+            return known;
+        }
+        if (trail.includes(urn)) {
+            throw new DriverError(`dependency cycle: ${[...trail, urn].join(" -> ")}`);
+        }
+        const needs = deps.get(urn)?.needs ?? [];
+        const level = Math.max(-1, ...needs.map((d) => visit(d, [...trail, urn]))) + 1;
+        levels.set(urn, level);
+        return level;
+    };
+    for (const urn of deps.keys()) {
+        visit(urn, []);
+    }
+    return levels;
+}
+
+/** Why the driver cannot create `resource` exactly as declared: unknown types, fields, values. */
+export function inputProblems(resource: CapturedResource): string[] {
     const supported = SUPPORTED[resource.type];
     if (supported === undefined) {
-        throw new DriverError(`${resource.urn}: the driver cannot create ${resource.type}`);
+        return [`${resource.urn}: the driver cannot create ${resource.type}`];
     }
-    const unknown = Object.keys(resource.inputs).filter((k) => !supported.includes(k));
-    if (unknown.length > 0) {
-        throw new DriverError(`${resource.urn}: unsupported inputs ${unknown.join(", ")}`);
+    let inputs = reveal(resource.inputs) as Inputs;
+    if (resource.type === T.provider && typeof inputs.registryAuth === "string") {
+        // A provider's structured inputs travel JSON-encoded.
+        inputs = { ...inputs, registryAuth: JSON.parse(inputs.registryAuth) as unknown };
     }
+    const unsupported = unsupportedFields(inputs, { fields: supported });
+    return unsupported.length > 0
+        ? [`${resource.urn}: unsupported inputs ${unsupported.join(", ")}`]
+        : [];
+}
+
+/**
+ * The paths in `value` that `shape` does not cover (`healthcheck.startInterval`, `ports[0].hostIp`),
+ * at any depth, and the values only the engine would know (unknown: nothing to create them with).
+ */
+export function unsupportedFields(value: unknown, shape: Shape, at = ""): string[] {
+    if (value === undefined || value === null) {
+        return [];
+    }
+    if (isUnknownValue(value)) {
+        return [`${at} (unknown until deployed)`];
+    }
+    const field = (k: string) => (at === "" ? k : `${at}.${k}`);
+    if (shape === "scalar") {
+        return typeof value === "object"
+            ? [`${at} (a structure where the driver takes a value)`]
+            : [];
+    }
+    if ("list" in shape) {
+        return Array.isArray(value)
+            ? value.flatMap((v, i) => unsupportedFields(v, shape.list, `${at}[${i}]`))
+            : [`${at} (not a list)`];
+    }
+    if (typeof value !== "object" || Array.isArray(value)) {
+        return [`${at} (not an object)`];
+    }
+    return Object.entries(value).flatMap(([k, v]) => {
+        const inner = "map" in shape ? shape.map : shape.fields[k];
+        return inner === undefined ? [field(k)] : unsupportedFields(v, inner, field(k));
+    });
 }
 
 function parseRegistryAuth(value: unknown): RegistryAuth[] {

@@ -9,12 +9,15 @@ import {
     DB,
     docker,
     e2eEnv,
+    externalDatabase,
     publishServices,
     removeStackLeftovers,
+    serviceContainers,
     serviceReport,
     stackConfig,
     stackIds,
     stackLeftovers,
+    stackSecrets,
     type StackIds,
 } from "./fixtures";
 
@@ -54,11 +57,8 @@ beforeAll(async () => {
     await publishServices(env);
     capture = await driver.capture(
         ids.stack,
-        stackConfig(env, ids, {
-            "msa:dbMode": "external",
-            "msa:dbHost": external.host,
-            "msa:dbPort": external.port,
-        }),
+        stackConfig(env, ids, { "msa:database": externalDatabase(external.host, external.port) }),
+        stackSecrets(env, ids),
     );
     deployment = await driver.deploy(capture);
 });
@@ -79,8 +79,22 @@ test("the stack declares no DB image, container or volume", () => {
         "docker:index/network:Network network-network",
         "docker:index/remoteImage:RemoteImage billing-image",
         "docker:index/remoteImage:RemoteImage orders-image",
-        "pulumi:providers:docker gitlab-provider",
+        "pulumi:providers:docker docker",
     ]);
+});
+
+test("the services wait for nothing but their network and image", () => {
+    expect(
+        serviceContainers(capture).map((r) => ({
+            container: r.name,
+            dependsOn: r.dependsOn.sort(),
+        })),
+    ).toEqual(
+        ["orders", "billing"].map((key) => ({
+            container: `${key}-container`,
+            dependsOn: [`${key}-image`, "network-network"].sort(),
+        })),
+    );
 });
 
 test("the services reach the Postgres running outside the stack", async () => {

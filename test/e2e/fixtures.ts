@@ -5,8 +5,10 @@
 import Docker from "dockerode";
 import * as crypto from "crypto";
 import * as net from "net";
+import * as dgram from "dgram";
 import { PassThrough } from "stream";
-import { freePort, type RegistryAuth } from "./driver";
+import type { Capture, CapturedResource } from "../../capture";
+import { freePort, type Deployment, type RegistryAuth } from "./driver";
 
 export interface E2eEnv {
     /** `127.0.0.1:<port>` of the registry run.sh started. */
@@ -39,7 +41,20 @@ export const docker = new Docker({ socketPath: "/var/run/docker.sock" });
 export const NAMESPACE = "e2e";
 export const PROJECT_PATH = "msa";
 export const SERVICE_TAG = "1.0";
-export const DB = { name: "shop-e2e", schema: "sales", user: "shop_owner", alias: "db" } as const;
+export const DB = {
+    name: "shop-e2e",
+    schema: "sales",
+    user: "shop_owner",
+    alias: "db",
+    memoryMb: 256,
+} as const;
+/**
+ * The orders service's command: the sample app run differently from the image's own `CMD`
+ * (`-B`), with an argument holding a space and a `;` that must reach it as one word, unparsed.
+ */
+export const ORDERS_COMMAND = ["python3", "-u", "-B", "/app/app.py", "--label=e2e run; no shell"];
+/** A UDP port orders publishes (on loopback) besides its HTTP port. */
+export const ORDERS_UDP_PORT = 9125;
 
 /** Unique names and free ports for one test stack, so it collides with nothing on the engine. */
 export interface StackIds {
@@ -47,6 +62,7 @@ export interface StackIds {
     prefix: string;
     dbHostPort: number;
     ordersPort: number;
+    ordersUdpPort: number;
     billingPort: number;
     dbPassword: string;
     apiToken: string;
@@ -59,6 +75,7 @@ export async function stackIds(kind: string): Promise<StackIds> {
         prefix: `msae2e-${kind}-${id}`,
         dbHostPort: await freePort(),
         ordersPort: await freePort(),
+        ordersUdpPort: await freeUdpPort(),
         billingPort: await freePort(),
         dbPassword: crypto.randomBytes(12).toString("base64url"),
         apiToken: crypto.randomBytes(12).toString("base64url"),
@@ -66,8 +83,34 @@ export async function stackIds(kind: string): Promise<StackIds> {
 }
 
 /**
- * The test stack: two sample services (billing links orders), orders published on loopback only
- * and billing on every interface, the DB in a container built FROM the local Postgres base image.
+ * `msa:database` of the test stack: Postgres in a container built FROM the local Postgres base
+ * image, published on loopback, with a memory limit. The image tag is left to its default, the
+ * content hash of `docker/db/` and the build args.
+ */
+export function containerDatabase(env: E2eEnv, ids: StackIds): Record<string, unknown> {
+    return {
+        mode: "container",
+        alias: DB.alias,
+        port: 5432,
+        hostPort: ids.dbHostPort,
+        bindAddress: "127.0.0.1",
+        name: DB.name,
+        schema: DB.schema,
+        user: DB.user,
+        memoryMb: DB.memoryMb,
+        image: { base: env.postgresImage },
+    };
+}
+
+/** `msa:database` for a Postgres the stack does not run. */
+export function externalDatabase(host: string, port: number): Record<string, unknown> {
+    return { mode: "external", host, port, name: DB.name, schema: DB.schema, user: DB.user };
+}
+
+/**
+ * The test stack's plain config (v2): two sample services (billing links orders), orders
+ * published on loopback only (HTTP and a UDP port) with its own command and billing on every
+ * interface, the DB from `containerDatabase` unless `overrides` replaces `msa:database`.
  */
 export function stackConfig(
     env: E2eEnv,
@@ -78,30 +121,29 @@ export function stackConfig(
         "msa:environment": "e2e",
         "msa:namePrefix": ids.prefix,
         "msa:protect": true,
-        "msa:registryServer": env.registry,
-        "msa:registryNamespace": NAMESPACE,
-        "msa:registryProject": PROJECT_PATH,
-        "msa:registryUsername": env.username,
-        "msa:registryPassword": env.password,
-        "msa:dbPassword": ids.dbPassword,
-        "msa:dbMode": "container",
-        "msa:dbHost": DB.alias,
-        "msa:dbPort": 5432,
-        "msa:dbHostPort": ids.dbHostPort,
-        "msa:dbBindAddress": "127.0.0.1",
-        "msa:dbName": DB.name,
-        "msa:dbSchema": DB.schema,
-        "msa:dbUser": DB.user,
         "msa:timezone": "Asia/Seoul",
-        "msa:dbImageTag": ids.stack,
-        "msa:dbBaseImage": env.postgresImage,
-        "msa:secretEnv": { billing: { API_TOKEN: ids.apiToken } },
+        "msa:registry": {
+            server: env.registry,
+            namespace: NAMESPACE,
+            project: PROJECT_PATH,
+            username: env.username,
+        },
+        "msa:database": containerDatabase(env, ids),
         "msa:services": {
             orders: {
                 image: "orders",
                 tag: SERVICE_TAG,
-                ports: [{ container: 8080, host: ids.ordersPort, bindAddress: "127.0.0.1" }],
+                ports: [
+                    { container: 8080, host: ids.ordersPort, bindAddress: "127.0.0.1" },
+                    {
+                        container: ORDERS_UDP_PORT,
+                        host: ids.ordersUdpPort,
+                        bindAddress: "127.0.0.1",
+                        protocol: "udp",
+                    },
+                ],
                 env: { LISTEN_PORTS: "8080" },
+                command: ORDERS_COMMAND,
                 memoryMb: 128,
                 restart: "always",
             },
@@ -114,6 +156,23 @@ export function stackConfig(
                 restart: "unless-stopped",
             },
         },
+        ...overrides,
+    };
+}
+
+/**
+ * The test stack's secrets, as `pulumi config set --secret` holds them: the program sees them as
+ * secrets (a plain-text `msa:dbPassword` in the config is refused by validation).
+ */
+export function stackSecrets(
+    env: E2eEnv,
+    ids: StackIds,
+    overrides: Record<string, unknown> = {},
+): Record<string, unknown> {
+    return {
+        "msa:registryPassword": env.password,
+        "msa:dbPassword": ids.dbPassword,
+        "msa:secretEnv": { billing: { API_TOKEN: ids.apiToken } },
         ...overrides,
     };
 }
@@ -236,6 +295,18 @@ export async function execIn(containerName: string, cmd: string[]): Promise<stri
     return stdout;
 }
 
+/** A UDP port nobody has bound right now, on loopback. */
+export function freeUdpPort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const socket = dgram.createSocket("udp4");
+        socket.once("error", reject);
+        socket.bind(0, "127.0.0.1", () => {
+            const { port } = socket.address();
+            socket.close(() => resolve(port));
+        });
+    });
+}
+
 /** True when a TCP connection to host:port is accepted within 2 s. */
 export function tcpConnects(host: string, port: number): Promise<boolean> {
     return new Promise((resolve) => {
@@ -248,6 +319,52 @@ export function tcpConnects(host: string, port: number): Promise<boolean> {
         socket.once("connect", () => done(true));
         socket.once("error", () => done(false));
     });
+}
+
+/** The containers of the stack's services (`Microservice` components), as declared. */
+export function serviceContainers(capture: Capture): CapturedResource[] {
+    const byUrn = new Map(capture.resources.map((r) => [r.urn, r]));
+    return capture.resources.filter(
+        (r) =>
+            r.type === "docker:index/container:Container" &&
+            r.parentUrn !== null &&
+            byUrn.get(r.parentUrn)?.type === "msa:service:Microservice",
+    );
+}
+
+export interface StartOrder {
+    /** Logical name of the service container. */
+    container: string;
+    /** When the engine started it (`State.StartedAt`). */
+    startedAt: number;
+    /** When the DB container's first healthcheck passed, by the engine's health log. */
+    dbHealthyAt: number;
+    afterDbHealthy: boolean;
+}
+
+/**
+ * For each service container of a deployment, by name: did the engine start it after the DB
+ * container's first passing healthcheck? Both times come from the engine, none from the driver's
+ * sequencing.
+ */
+export async function startOrder(deployment: Deployment): Promise<StartOrder[]> {
+    const db = deployment.created.find((c) => c.resource.name === "database-container");
+    if (db?.healthyAt === undefined) {
+        throw new Error("the deployment has no DB container that was waited for");
+    }
+    const dbHealthyAt = db.healthyAt;
+    const out: StartOrder[] = [];
+    for (const r of serviceContainers(deployment.capture)) {
+        const info = await docker.getContainer(String(r.inputs.name)).inspect();
+        const startedAt = Date.parse(info.State.StartedAt);
+        out.push({
+            container: r.name,
+            startedAt,
+            dbHealthyAt,
+            afterDbHealthy: startedAt >= dbHealthyAt,
+        });
+    }
+    return out.sort((a, b) => (a.container < b.container ? -1 : 1));
 }
 
 /** Containers, networks and volumes on the engine labelled as belonging to `stack`. */

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Sourced by run.sh. Prepares what the e2e suite needs on this machine, each step only when it is
 # not already done: Debian's packages, a running dockerd, the local base images, and a throwaway
-# registry (Debian's docker-registry, the software GitLab's registry runs) on a free loopback
-# port with htpasswd auth. Exports E2E_* for the tests; `e2e_teardown` stops the registry and
-# removes its files (images stay cached in the engine, so the next run is warm).
+# registry (Debian's docker-registry, the software GitLab's registry runs) on port 80 of a free
+# loopback address with htpasswd auth. Exports E2E_* for the tests; `e2e_teardown` stops the
+# registry and removes its files (images stay cached in the engine, so the next run is warm).
 
 e2e_log() { echo "e2e setup: $*" >&2; }
 
@@ -38,15 +38,32 @@ e2e_start_dockerd() {
     return 1
 }
 
-e2e_free_port() {
-    node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+# A loopback address (127.a.b.c) whose port 80 is free. The registry serves there without a port
+# in its name, like registry.gitlab.com: `msa:registry.server` takes a host name or address only.
+# Docker trusts every 127.0.0.0/8 registry without TLS, and falls back to plain HTTP on port 80.
+e2e_free_registry_address() {
+    node -e '
+const net = require("net");
+const tries = Array.from({ length: 20 }, () =>
+    `127.${1 + Math.floor(Math.random() * 254)}.${Math.floor(Math.random() * 256)}.${1 + Math.floor(Math.random() * 254)}`);
+(async () => {
+    for (const host of tries) {
+        const ok = await new Promise((resolve) => {
+            const s = net.createServer();
+            s.once("error", () => resolve(false));
+            s.listen(80, host, () => s.close(() => resolve(true)));
+        });
+        if (ok) { console.log(host); return; }
+    }
+    console.error("no loopback address with a free port 80 (is something listening on 0.0.0.0:80?)");
+    process.exit(1);
+})();'
 }
 
 e2e_start_registry() {
     E2E_REGISTRY_DIR=$(mktemp -d /tmp/msa-e2e-registry.XXXXXX)
-    local port
-    port=$(e2e_free_port)
-    export E2E_REGISTRY="127.0.0.1:$port"
+    E2E_REGISTRY=$(e2e_free_registry_address) || return 1
+    export E2E_REGISTRY
     export E2E_REGISTRY_USER=e2e-deployer
     # Generated per run and only ever held in this process's environment; the htpasswd file keeps
     # a bcrypt hash of it.
@@ -64,7 +81,7 @@ storage:
   delete:
     enabled: true
 http:
-  addr: $E2E_REGISTRY
+  addr: $E2E_REGISTRY:80
   secret: $(head -c 16 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')
 auth:
   htpasswd:

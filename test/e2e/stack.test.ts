@@ -2,26 +2,43 @@
  * The declared stack (DB in a container) on a real Docker engine and a real registry, created by
  * the dockerode driver from exactly the inputs the program declares.
  */
+import * as dgram from "dgram";
 import type Docker from "dockerode";
+import * as path from "path";
 import { reveal, type Capture, type CapturedResource } from "../../capture";
-import { containerSpec, DockerDriver, DriverError, waitHealthy, type Deployment } from "./driver";
+import { projectRoot } from "../../config/stackFiles";
+import { contextTag } from "../../lib/buildContext";
+import {
+    containerSpec,
+    dependencies,
+    DockerDriver,
+    DriverError,
+    waitHealthy,
+    type Created,
+    type Deployment,
+} from "./driver";
 import {
     bridgeGateway,
     DB,
     docker,
     e2eEnv,
     NAMESPACE,
+    ORDERS_COMMAND,
+    ORDERS_UDP_PORT,
     PROJECT_PATH,
     psql,
     execIn,
     publishServices,
     registryAuth,
     removeStackLeftovers,
+    serviceContainers,
     serviceReport,
     sleep,
     stackConfig,
     stackIds,
     stackLeftovers,
+    stackSecrets,
+    startOrder,
     tcpConnects,
     type StackIds,
 } from "./fixtures";
@@ -31,6 +48,8 @@ const driver = new DockerDriver(docker);
 let ids: StackIds;
 let capture: Capture;
 let deployment: Deployment;
+/** A second stack, deployed only to show that the start-order check can fail. */
+let unordered: StackIds | undefined;
 
 const resource = (name: string): CapturedResource => {
     const r = capture.resources.find((x) => x.name === name);
@@ -44,17 +63,27 @@ const dbContainer = (): string => declaredName("database-container");
 const inspect = (name: string): Promise<Docker.ContainerInspectInfo> =>
     docker.getContainer(name).inspect();
 const waitTimeout = (): number => Number(resource("database-container").inputs.waitTimeout);
+const created = (name: string): Created => {
+    const c = deployment.created.find((x) => x.resource.name === name);
+    if (c === undefined) {
+        throw new Error(`the deployment created no ${name}`);
+    }
+    return c;
+};
 
 beforeAll(async () => {
     ids = await stackIds("stack");
     await publishServices(env);
-    capture = await driver.capture(ids.stack, stackConfig(env, ids));
+    capture = await driver.capture(ids.stack, stackConfig(env, ids), stackSecrets(env, ids));
     deployment = await driver.deploy(capture);
 });
 
 afterAll(async () => {
     // Last resort if a test failed half-way; the "nothing left behind" test asserts the real path.
     await removeStackLeftovers(ids.stack);
+    if (unordered !== undefined) {
+        await removeStackLeftovers(unordered.stack);
+    }
     for (const name of ["ours", "legacy"]) {
         await docker
             .getContainer(`${ids.prefix}-healthtime-${name}`)
@@ -82,6 +111,37 @@ describe("database container", () => {
             ),
         ).toBe(`${DB.schema}:${DB.user}`);
         expect(await execIn(dbContainer(), ["cat", "/etc/timezone"])).toBe("Asia/Seoul");
+    });
+
+    test("the healthcheck is pg_isready over TCP, and PGUSER/PGDATABASE name the declared user and database", async () => {
+        const info = await inspect(dbContainer());
+        expect(info.Config.Healthcheck?.Test).toEqual([
+            "CMD",
+            "pg_isready",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            "5432",
+        ]);
+        expect(info.Config.Env).toEqual(
+            expect.arrayContaining([`PGUSER=${DB.user}`, `PGDATABASE=${DB.name}`]),
+        );
+        const passed = (info.State.Health?.Log ?? []).filter((p) => p.ExitCode === 0);
+        expect(passed.length).toBeGreaterThan(0);
+        expect(passed[passed.length - 1]?.Output.trim()).toBe(
+            "127.0.0.1:5432 - accepting connections",
+        );
+        // libpq takes the user and database from that env alone (no -U, no -d): both exist, so
+        // the entrypoint's init and later tools that rely on the env agree.
+        expect(
+            await execIn(dbContainer(), [
+                "psql",
+                "--no-psqlrc",
+                "-Atc",
+                "SELECT current_user || '/' || current_database()",
+            ]),
+        ).toBe(`${DB.user}/${DB.name}`);
+        expect(info.HostConfig.Memory).toBe(DB.memoryMb * 1024 * 1024);
     });
 
     test("a second start and a second run of the init script neither fail nor duplicate", async () => {
@@ -157,23 +217,62 @@ describe("services", () => {
         expect(orders.env).not.toContain("API_TOKEN");
     });
 
-    test("services start only after the DB container is healthy (wait)", async () => {
-        const db = deployment.created.find((c) => c.resource.name === "database-container");
-        expect(resource("orders-container").dependsOnUrns).toContain(
-            resource("database-container").urn,
-        );
-        for (const key of ["orders", "billing"]) {
-            const started = Date.parse(
-                (await inspect(declaredName(`${key}-container`))).State.StartedAt,
-            );
-            expect({ key, startedAfterDbHealthy: started >= (db?.readyAt ?? Infinity) }).toEqual({
-                key,
-                startedAfterDbHealthy: true,
+    test("every service depends on the DB container, and the engine started it after the DB was healthy", async () => {
+        const services = serviceContainers(capture);
+        expect(services.map((r) => r.name).sort()).toEqual([
+            "billing-container",
+            "orders-container",
+        ]);
+        for (const r of services) {
+            expect({ container: r.name, dependsOn: r.dependsOn }).toEqual({
+                container: r.name,
+                dependsOn: expect.arrayContaining(["database-container"]),
             });
         }
+        const order = await startOrder(deployment);
+        console.log(
+            order
+                .map(
+                    (o) =>
+                        `${o.container} started ${o.startedAt - o.dbHealthyAt} ms after the DB's first passing healthcheck`,
+                )
+                .join("\n"),
+        );
+        expect(order.map((o) => [o.container, o.afterDbHealthy])).toEqual([
+            ["billing-container", true],
+            ["orders-container", true],
+        ]);
     });
 
-    test("containers carry the declared restart policy, memory limit and labels", async () => {
+    test("the driver creates each dependency level concurrently, each resource after its dependencies", () => {
+        const deps = dependencies(capture.resources);
+        for (const c of deployment.created) {
+            for (const dep of deps.get(c.resource.urn)?.needs ?? []) {
+                const d = deployment.created.find((x) => x.resource.urn === dep);
+                expect({
+                    resource: c.resource.name,
+                    dependency: d?.resource.name,
+                    after: c.startedAt >= (d?.readyAt ?? Infinity),
+                }).toEqual({
+                    resource: c.resource.name,
+                    dependency: d?.resource.name,
+                    after: true,
+                });
+            }
+        }
+        // Independent resources overlap: each started before the other was done. One at a time,
+        // the second would start only once the first had finished.
+        const overlap = (a: string, b: string) =>
+            created(a).startedAt < created(b).readyAt && created(b).startedAt < created(a).readyAt;
+        expect({
+            pulls: overlap("orders-image", "billing-image"),
+            serviceContainers: overlap("orders-container", "billing-container"),
+            networkAndVolume: overlap("network-network", "database-volume"),
+        }).toEqual({ pulls: true, serviceContainers: true, networkAndVolume: true });
+        expect(created("orders-container").level).toBe(created("database-container").level + 1);
+    });
+
+    test("containers carry the declared restart policy, memory limits and labels", async () => {
         const orders = await inspect(declaredName("orders-container"));
         const billing = await inspect(declaredName("billing-container"));
         const db = await inspect(dbContainer());
@@ -181,12 +280,57 @@ describe("services", () => {
         expect(billing.HostConfig.RestartPolicy?.Name).toBe("unless-stopped");
         expect(db.HostConfig.RestartPolicy?.Name).toBe("unless-stopped");
         expect(orders.HostConfig.Memory).toBe(128 * 1024 * 1024);
+        expect(billing.HostConfig.Memory).toBe(0);
+        expect(db.HostConfig.Memory).toBe(DB.memoryMb * 1024 * 1024);
         expect(orders.Config.Labels).toEqual({
             "msa.component": "orders",
             "msa.environment": "e2e",
             "msa.project": "msa",
             "msa.stack": ids.stack,
         });
+    });
+
+    test("orders runs the declared command, verbatim; billing the image's own", async () => {
+        const orders = await inspect(declaredName("orders-container"));
+        expect(orders.Config.Cmd).toEqual(ORDERS_COMMAND);
+        // What the engine started: the command's words, none split or interpreted by a shell.
+        expect([orders.Path, ...orders.Args]).toEqual(ORDERS_COMMAND);
+        const billing = await inspect(declaredName("billing-container"));
+        expect(billing.Config.Cmd).toEqual(["python3", "-u", "/app/app.py"]);
+    });
+});
+
+describe("the start-order check", () => {
+    test("fails when the services do not depend on the DB container (so it can catch a regression)", async () => {
+        unordered = await stackIds("order");
+        const declared = await driver.capture(
+            unordered.stack,
+            stackConfig(env, unordered),
+            stackSecrets(env, unordered),
+        );
+        const db = declared.resources.find((r) => r.name === "database-container");
+        // The same capture with the services' dependency on the DB container taken out: the
+        // driver then starts them alongside the DB container, as the engine would.
+        const stripped: Capture = {
+            ...declared,
+            resources: declared.resources.map((r) =>
+                serviceContainers(declared).includes(r)
+                    ? {
+                          ...r,
+                          dependsOn: r.dependsOn.filter((n) => n !== db?.name),
+                          dependsOnUrns: r.dependsOnUrns.filter((u) => u !== db?.urn),
+                      }
+                    : r,
+            ),
+        };
+        const unorderedDeployment = await driver.deploy(stripped);
+        const order = await startOrder(unorderedDeployment);
+        expect(order.map((o) => [o.container, o.afterDbHealthy])).toEqual([
+            ["billing-container", false],
+            ["orders-container", false],
+        ]);
+        await driver.destroy(unorderedDeployment, { unprotect: true });
+        await removeStackLeftovers(unordered.stack);
     });
 });
 
@@ -210,9 +354,9 @@ describe("published ports", () => {
         ];
         for (const c of cases) {
             const info = await inspect(c.container);
-            expect(info.HostConfig.PortBindings).toEqual({
-                [c.key]: [{ HostIp: c.bind, HostPort: String(c.port) }],
-            });
+            expect(info.HostConfig.PortBindings?.[c.key]).toEqual([
+                { HostIp: c.bind, HostPort: String(c.port) },
+            ]);
             expect(await tcpConnects("127.0.0.1", c.port)).toBe(true);
             // The host's own non-loopback address: reachable only when bound to every interface.
             expect({ port: c.key, viaGateway: await tcpConnects(gateway, c.port) }).toEqual({
@@ -220,6 +364,22 @@ describe("published ports", () => {
                 viaGateway: c.bind === "0.0.0.0",
             });
         }
+    });
+
+    test("the UDP port is published as UDP on its bind address, next to the TCP one", async () => {
+        const orders = await inspect(declaredName("orders-container"));
+        const udp = `${ORDERS_UDP_PORT}/udp`;
+        expect(orders.HostConfig.PortBindings).toEqual({
+            "8080/tcp": [{ HostIp: "127.0.0.1", HostPort: String(ids.ordersPort) }],
+            [udp]: [{ HostIp: "127.0.0.1", HostPort: String(ids.ordersUdpPort) }],
+        });
+        // What the engine set up, not only what it was asked for.
+        expect(orders.NetworkSettings.Ports[udp]).toEqual([
+            { HostIp: "127.0.0.1", HostPort: String(ids.ordersUdpPort) },
+        ]);
+        expect(orders.NetworkSettings.Ports[`${ORDERS_UDP_PORT}/tcp`]).toBeUndefined();
+        // Docker's proxy holds the host's UDP port: nobody else can bind it.
+        expect(await udpBindError("127.0.0.1", ids.ordersUdpPort)).toBe("EADDRINUSE");
     });
 });
 
@@ -263,7 +423,15 @@ describe("registry", () => {
             expect.arrayContaining([repo("db"), repo("orders"), repo("billing")]),
         );
         const server = env.registry;
-        const dbDigest = await driver.registryDigest(`${server}/${repo("db")}:${ids.stack}`, auth);
+        // No tag in the config: the default is the content hash of docker/db and the build args.
+        const dbImage = String(resource("database-image").inputs.imageName);
+        const tag = contextTag(path.join(projectRoot(), "docker", "db"), {
+            BASE_IMAGE: env.postgresImage,
+            TZ: "Asia/Seoul",
+        });
+        expect(tag).toMatch(/^src-[0-9a-f]{12}$/);
+        expect(dbImage).toBe(`${server}/${repo("db")}:${tag}`);
+        const dbDigest = await driver.registryDigest(dbImage, auth);
         expect((await inspect(dbContainer())).Config.Image).toBe(
             `${server}/${repo("db")}@${dbDigest}`,
         );
@@ -277,16 +445,13 @@ describe("registry", () => {
 
     test("a wrong password gives a clear error when pushing the DB image", async () => {
         const wrong = `wrong-${ids.dbPassword}`;
-        const config = stackConfig(env, ids, {
-            "msa:registryPassword": wrong,
-            "msa:services": {},
-            "msa:secretEnv": {},
-        });
-        const failure = await driver.capture(ids.stack, config).then(
+        const config = stackConfig(env, ids, { "msa:services": {} });
+        const secrets = { "msa:registryPassword": wrong, "msa:dbPassword": ids.dbPassword };
+        const failure = await driver.capture(ids.stack, config, secrets).then(
             () => new Error("the capture succeeded"),
             (e: Error) => e,
         );
-        const image = `${env.registry}/${NAMESPACE}/${PROJECT_PATH}/db:${ids.stack}`;
+        const image = String(resource("database-image").inputs.imageName);
         expect(failure.message).toContain(
             `push of ${image} to ${env.registry} failed: unauthorized: authentication required`,
         );
@@ -393,13 +558,15 @@ describe("destroy", () => {
         );
         expect((await stackLeftovers(ids.stack)).containers).toHaveLength(3);
         await driver.destroy(deployment, { unprotect: true });
+        const volume = declaredName("database-volume");
+        expect(resource("database-volume").retainOnDelete).toBe(true);
         expect(await stackLeftovers(ids.stack)).toEqual({
             containers: [],
             networks: [],
-            volumes: [`${ids.prefix}-db-data`],
+            volumes: [volume],
         });
         // The retained volume is this test's to clean up.
-        await docker.getVolume(`${ids.prefix}-db-data`).remove();
+        await docker.getVolume(volume).remove();
         expect(await stackLeftovers(ids.stack)).toEqual({
             containers: [],
             networks: [],
@@ -407,3 +574,15 @@ describe("destroy", () => {
         });
     });
 });
+
+/** The error code of binding a UDP socket to host:port, or "bound" when the port was free. */
+function udpBindError(host: string, port: number): Promise<string> {
+    return new Promise((resolve) => {
+        const socket = dgram.createSocket("udp4");
+        socket.once("error", (err: NodeJS.ErrnoException) => {
+            socket.close();
+            resolve(err.code ?? err.message);
+        });
+        socket.bind(port, host, () => socket.close(() => resolve("bound")));
+    });
+}

@@ -110,7 +110,11 @@ test("--db-service picks one of two candidates", () => {
     const dir = tempDir();
     const plan = planImport({ compose: file, stack: "ok", dir, dbService: "db2" });
     expect(plan.dbService).toBe("db2");
-    expect(plan.config["msa:dbBaseImage"]).toBe("postgres:15");
+    expect(plan.config["msa:database"]).toMatchObject({
+        mode: "container",
+        alias: "db2",
+        image: { base: "postgres:15" },
+    });
     expect(plan.services).toEqual(["db1", "api"]);
 });
 
@@ -143,7 +147,7 @@ test("a value the schema rejects: every problem, nothing written", () => {
         [
             "the imported stack config does not validate (2 problems); nothing was written:",
             "  - msa:services.api.ports[0].host must be 1-65535, got 70000",
-            "  - msa:services.web.ports[0].host must be a free host port, got 5432, which msa:dbHostPort already publishes",
+            "  - msa:services.web.ports[0].host must be a free host port, got 5432, which msa:database.hostPort already publishes",
         ].join("\n"),
     );
 });
@@ -157,5 +161,26 @@ test("a stack file that is not valid YAML", () => {
         new ImportError(
             "Pulumi.bad.yaml is not valid YAML: Flow sequence in block collection must be sufficiently indented and end with a ] at line 2, column 1",
         ),
+    );
+});
+
+test("a secret the stack file holds in plain text, which the import does not set", () => {
+    const dir = legacyCopy();
+    fs.writeFileSync(
+        path.join(dir, "Pulumi.bad.yaml"),
+        "config:\n  msa:registryPassword: glpat-in-plain-text\n",
+    );
+    let message = "";
+    try {
+        planImport({ compose: path.join(dir, "docker-compose.yml"), stack: "bad", dir });
+    } catch (e) {
+        expect(e).toBeInstanceOf(ImportError);
+        message = (e as Error).message;
+    }
+    expect(message).toBe(
+        [
+            "the imported stack config does not validate (1 problem); nothing was written:",
+            "  - msa:registryPassword is in plain text in the stack file; remove it and set it with: pulumi config set --secret msa:registryPassword",
+        ].join("\n"),
     );
 });

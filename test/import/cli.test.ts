@@ -4,6 +4,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { main } from "../../tools/import";
 import { LEGACY, LEGACY_PASSWORD, readConfig, Run, runImport, tempDir } from "./helpers";
 
 const COMPOSE = path.join(LEGACY, "docker-compose.yml");
@@ -20,9 +21,12 @@ describe("without a pulumi CLI on PATH", () => {
     test("writes the stack file and exits 0", () => {
         expect(run.stderr).toBe("");
         expect(run.status).toBe(0);
-        expect(readConfig(file)["msa:dbName"]).toBe("sf1_db");
+        expect(readConfig(file)["msa:database"]).toMatchObject({
+            mode: "container",
+            name: "sf1_db",
+        });
         expect(run.stdout.split("\n").slice(0, 2)).toEqual([
-            "Imported docker-compose.yml, .env, .env.db.postgres as stack legacy: database service database → msa:dbMode container; services SERVICE_B, SERVICE_D.",
+            "Imported docker-compose.yml, .env, .env.db.postgres as stack legacy: database service database → msa:database.mode container; services SERVICE_B, SERVICE_D.",
             "Wrote Pulumi.legacy.yaml.",
         ]);
     });
@@ -67,7 +71,9 @@ describe("--dry-run", () => {
         expect(
             run.stdout.startsWith("# Imported from docker-compose.yml, .env, .env.db.postgres"),
         ).toBe(true);
-        expect(run.stdout).toContain("  msa:dbContainerName: db_instance\n");
+        expect(run.stdout).toContain(
+            "  msa:database:\n    mode: container\n    alias: db_instance\n",
+        );
         expect(run.stderr.split("\n")[1]).toBe(
             "Dry run: would write Pulumi.legacy.yaml; nothing written, no secret set; the stack file is on stdout.",
         );
@@ -122,19 +128,93 @@ describe("with a pulumi CLI on PATH", () => {
     });
 });
 
-describe("usage and bad input through the CLI", () => {
-    test("a missing --stack is a usage error (exit 2)", () => {
-        const run = runImport(["--compose", COMPOSE], tempDir());
-        expect(run.status).toBe(2);
-        expect(run.stderr.split("\n")[0]).toBe("error: --compose and --stack are required");
+const USAGE =
+    "usage: npm run import -- --compose <file> [--env <file>] --stack <name> [--db-service <name>] [--dir <folder>] [--dry-run]";
+
+/** `main` in this process, its output captured: for what ends before anything is read. */
+async function runMain(argv: string[]): Promise<Run> {
+    const out = { stdout: "", stderr: "" };
+    const status = await main(argv, {
+        stdout: (t) => (out.stdout += t),
+        stderr: (t) => (out.stderr += t),
+    });
+    return { status, ...out };
+}
+
+describe("usage errors: exit 2, the error and the usage text on stderr", () => {
+    // Nothing is read before the command line is checked: the file need not exist.
+    const c = "compose.yml";
+    test.each([
+        [["--compose", c], "--stack is required"],
+        [[], "--compose and --stack are required"],
+        [
+            ["--compose", c, "--stack", "a", "--stack", "b"],
+            "option --stack is given more than once",
+        ],
+        [
+            ["--compose", c, "--stack", "a", "--dry-run", "--dry-run"],
+            "option --dry-run is given more than once",
+        ],
+        [["--compose", c, "--stack", "a", "--force"], "Unknown option '--force'"],
+        [["--compose", c, "--stack", "a", "extra.yml"], "Unexpected argument 'extra.yml'"],
+        [["--compose", c, "--stack"], "Option '--stack <value>' argument missing"],
+    ])("%j", async (argv, message) => {
+        const run = await runMain(argv);
+        expect(run).toEqual({ status: 2, stdout: "", stderr: expect.any(String) as string });
+        const [first, second] = run.stderr.split("\n");
+        expect(first).toContain(message);
+        expect(first?.startsWith("import: ")).toBe(true);
+        expect(second).toBe(USAGE);
     });
 
+    test("--help prints the usage on stdout, exit 0", async () => {
+        expect(await runMain(["--help"])).toEqual({ status: 0, stdout: `${USAGE}\n`, stderr: "" });
+    });
+
+    test("through npm run import's own process: exit 2", () => {
+        const run = runImport(["--compose", COMPOSE], tempDir());
+        expect(run.status).toBe(2);
+        expect(run.stderr).toBe(`import: --stack is required\n${USAGE}\n`);
+    });
+});
+
+describe("a secret pulumi config set refuses", () => {
+    const dir = tempDir();
+    const bin = tempDir();
+    // A stand-in CLI that fails as Pulumi does without a stack selected, after reading stdin.
+    fs.writeFileSync(
+        path.join(bin, "pulumi"),
+        `#!/bin/sh\ncat >/dev/null\necho "error: no stack named 'legacy' found" >&2\nexit 255\n`,
+        { mode: 0o755 },
+    );
+    fs.symlinkSync("/bin/sh", path.join(bin, "sh"));
+    fs.symlinkSync("/bin/cat", path.join(bin, "cat"));
+    let run: Run;
+    beforeAll(() => {
+        run = runImport(["--compose", COMPOSE, "--stack", "legacy", "--dir", dir], bin);
+    });
+
+    test("exits 1 and says which; the stack file is written, the commands printed", () => {
+        expect(run.status).toBe(1);
+        expect(fs.existsSync(path.join(dir, "Pulumi.legacy.yaml"))).toBe(true);
+        const tail = run.stdout.slice(run.stdout.indexOf("Secrets ("));
+        expect(tail.split("\n").slice(0, 3)).toEqual([
+            "Secrets (never written to Pulumi.legacy.yaml, never printed):",
+            "  FAILED to set msa:dbPassword: error: no stack named 'legacy' found",
+            "  FAILED to set msa:secretEnv.SERVICE_B.POSTGRES_PASSWORD: error: no stack named 'legacy' found",
+        ]);
+        expect(tail).toContain("    pulumi config set --secret --stack legacy msa:dbPassword  ");
+        expect(run.stdout + run.stderr).not.toContain(LEGACY_PASSWORD);
+    });
+});
+
+describe("bad input through the CLI", () => {
     test("bad input exits 1 with the message and writes nothing", () => {
         const dir = tempDir();
         const missing = path.join(dir, "nope.yml");
         const run = runImport(["--compose", missing, "--stack", "legacy", "--dir", dir], tempDir());
         expect(run.status).toBe(1);
-        expect(run.stderr).toBe(`error: cannot read compose file ${missing}: no such file\n`);
+        expect(run.stderr).toBe(`import: cannot read compose file ${missing}: no such file\n`);
         expect(run.stdout).toBe("");
         expect(fs.readdirSync(dir)).toEqual([]);
     });

@@ -6,7 +6,7 @@ import { parse } from "yaml";
 import { readComposeFile } from "../../importer/compose";
 import { envLookup, readEnvFile } from "../../importer/envFiles";
 import { interpolate, references } from "../../importer/interpolate";
-import { parseImageRef, splitRegistryImage } from "../../importer/imageRef";
+import { parseImageRef, splitRegistryImage } from "../../lib/imageRef";
 import { parsePort } from "../../importer/mapping";
 import { FIXTURES, LEGACY } from "./helpers";
 
@@ -87,6 +87,7 @@ test("image references split into the registry convention", () => {
         ref: {
             server: "localhost:5000",
             components: ["g", "p", "api"],
+            repository: "localhost:5000/g/p/api",
             tag: "latest",
             defaultTag: true,
             digest: undefined,
@@ -95,7 +96,7 @@ test("image references split into the registry convention", () => {
     expect(parseImageRef("registry.gitlab.com/..SERVICE_B..:latest")).toEqual({
         ok: false,
         reason: '"..SERVICE_B.." is not a valid image path component (lower-case letters, digits and . _ -)',
-        loose: { server: "registry.gitlab.com", tag: "latest" },
+        loose: { server: "registry.gitlab.com", tag: "latest", digest: undefined },
     });
 });
 

@@ -2,14 +2,35 @@
  * The legacy compose set imported into a stack: the offline plan of that stack matches what compose
  * itself makes of the files (`docker-compose config`, kept as fixtures), service by service.
  */
+import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { Capture, captureStack, CapturedResource, reveal } from "../../capture";
-import { looksSecret } from "../../config/env";
+import { Capture, captureStack, CapturedResource, MockHooks, reveal } from "../../capture";
+import { looksSecret } from "../../lib/secretNames";
 import { ImportPlan, planImport } from "../../importer";
 import { renderFindings } from "../../importer/report";
 import { byName, CONTAINER, IMAGE, REMOTE_IMAGE, VOLUME } from "../helpers";
 import { composeReference, ComposeService, LEGACY, readConfig, tempDir } from "./helpers";
+
+/** Digests as a registry would answer them: the capture alone never makes one up. */
+const digestOf = (name: string) => `sha256:${createHash("sha256").update(name).digest("hex")}`;
+/** The registry's answers, so the capture runs as an update and images are pinned by digest. */
+const REGISTRY: MockHooks = {
+    call: (args) =>
+        args.token === "docker:index/getRegistryImage:getRegistryImage"
+            ? { name: args.inputs.name, sha256Digest: digestOf(String(args.inputs.name)) }
+            : undefined,
+    newResource: (args) =>
+        args.type === IMAGE
+            ? {
+                  id: `${args.name}-id`,
+                  state: {
+                      ...args.inputs,
+                      repoDigest: `${String(args.inputs.imageName).replace(/:[^:/]+$/, "")}@${digestOf(String(args.inputs.imageName))}`,
+                  },
+              }
+            : undefined,
+};
 
 interface Imported {
     plan: ImportPlan;
@@ -19,24 +40,24 @@ interface Imported {
 
 /**
  * Imports into a temp folder, then captures the written stack file with the secrets the import
- * asks for set (placeholders: as after running the printed commands).
+ * asks for set as `pulumi config set --secret` leaves them: `secure:` values (placeholders).
  */
 async function importAndCapture(compose: string, stack: string): Promise<Imported> {
     const dir = tempDir();
     const plan = planImport({ compose: path.join(LEGACY, compose), stack, dir });
     fs.writeFileSync(plan.stackFile, plan.text);
     const config = readConfig(plan.stackFile);
-    const secretEnv: Record<string, Record<string, string>> = {};
+    const secretEnv: Record<string, Record<string, { secure: string }>> = {};
     for (const s of plan.secrets) {
         const m = /^msa:secretEnv\.([^.]+)\.(.+)$/.exec(s.key);
         if (m?.[1] !== undefined && m[2] !== undefined) {
-            secretEnv[m[1]] = { ...(secretEnv[m[1]] ?? {}), [m[2]]: `placeholder-${m[2]}` };
+            secretEnv[m[1]] = { ...(secretEnv[m[1]] ?? {}), [m[2]]: { secure: `v1:${m[2]}` } };
         } else {
-            config[s.key] = `placeholder-${s.key}`;
+            config[s.key] = { secure: `v1:${s.key}` };
         }
     }
     config["msa:secretEnv"] = secretEnv;
-    const capture = await captureStack({ stack, config });
+    const capture = await captureStack({ stack, config, hooks: REGISTRY, preview: false });
     return { plan, capture, report: renderFindings(plan.findings).join("\n") };
 }
 
@@ -139,7 +160,7 @@ describe("docker-compose.yml + .env → container-mode stack", () => {
         expect(container.inputs.restart).toBe(db.restart);
         expectPorts(container, db, "127.0.0.1");
         expect(r.report).toContain(
-            'docker-compose.yml:9 services.database.ports[0] "${DB_PORT_IN}:${DB_PORT_OUT}": the DB port 5432 is published on 127.0.0.1 (msa:dbBindAddress) instead of every interface',
+            'docker-compose.yml:9 services.database.ports[0] "${DB_PORT_IN}:${DB_PORT_OUT}": the DB port 5432 is published on 127.0.0.1 (msa:database.bindAddress) instead of every interface',
         );
         const [volume, target] = (db.volumes?.[0] ?? "").split(":");
         expect(container.inputs.volumes).toEqual([{ volumeName: volume, containerPath: target }]);
@@ -156,30 +177,20 @@ describe("docker-compose.yml + .env → container-mode stack", () => {
 
     test("database healthcheck: same timing; the TCP test is a reported, deliberate change", () => {
         const db = compose.database as ComposeService;
-        const hc = byName(r.capture, "database-container").inputs.healthcheck as Record<
-            string,
-            unknown
-        >;
+        const container = byName(r.capture, "database-container");
+        const hc = container.inputs.healthcheck as Record<string, unknown>;
         expect(hc).toMatchObject({
             interval: db.healthcheck?.interval,
             timeout: db.healthcheck?.timeout,
             retries: db.healthcheck?.retries,
         });
         expect(db.healthcheck?.test).toEqual(["CMD", "pg_isready", "-U", "postgres"]);
-        expect(hc.tests).toEqual([
-            "CMD",
-            "pg_isready",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            "5432",
-            "-U",
-            "postgres",
-            "-d",
-            "sf1_db",
-        ]);
+        expect(hc.tests).toEqual(["CMD", "pg_isready", "-h", "127.0.0.1", "-p", "5432"]);
+        // pg_isready reads the user and database from the env.
+        const env = envOf(container);
+        expect([env.get("PGUSER"), env.get("PGDATABASE")]).toEqual(["postgres", "sf1_db"]);
         expect(r.report).toContain(
-            'docker-compose.yml:13 services.database.healthcheck.test: compose runs "pg_isready -U postgres"; the stack runs "pg_isready -h 127.0.0.1 -p 5432 -U postgres -d sf1_db"',
+            'docker-compose.yml:13 services.database.healthcheck.test: compose runs "pg_isready -U postgres"; the stack runs "pg_isready -h 127.0.0.1 -p 5432" as user postgres on database sf1_db (PGUSER, PGDATABASE)',
         );
     });
 
@@ -246,16 +257,27 @@ describe("docker-compose.external-db.yml + .env → external-mode stack", () => 
 
     test("no database resources; host and port from the env", () => {
         expect(r.plan.mode).toBe("external");
-        expect(r.plan.config["msa:dbMode"]).toBe("external");
-        expect(r.plan.config["msa:dbHost"]).toBe("0.0.0.0");
-        expect(r.plan.config["msa:dbPort"]).toBe(5432);
+        expect(r.plan.config["msa:database"]).toEqual({
+            mode: "external",
+            host: "0.0.0.0",
+            port: 5432,
+            name: "sf1_db",
+            schema: "sf1_schema",
+            user: "postgres",
+            client: {
+                kind: "postgresql",
+                dialect: "org.hibernate.dialect.PostgreSQL10Dialect",
+                driverClassName: "org.postgresql.Driver",
+                type: "postgresql_table",
+            },
+        });
         expect(r.capture.resources.filter((x) => x.name.startsWith("database"))).toEqual([]);
         expect(r.capture.resources.filter((x) => x.type === CONTAINER)).toHaveLength(2);
     });
 
     test("DB_HOST=0.0.0.0 is reported as a value the operator must change", () => {
         expect(r.report).toContain(
-            "docker-compose.external-db.yml:13 msa:dbHost: DB_HOST=0.0.0.0 (DB_HOST from .env:8) is not an address a container can reach a database at (0.0.0.0 means every interface to a server, no host to a client); msa:dbHost is 0.0.0.0 so the stack validates, but set the database server's address before pulumi up: pulumi config set --stack legacy-ext msa:dbHost <db-host>",
+            "docker-compose.external-db.yml:13 msa:database.host: DB_HOST=0.0.0.0 (DB_HOST from .env:8) is not an address a container can reach a database at (0.0.0.0 means every interface to a server, no host to a client); msa:database.host is 0.0.0.0 so the stack validates, but set the database server's address before pulumi up: pulumi config set --stack legacy-ext --path msa:database.host <db-host>",
         );
     });
 

@@ -2,6 +2,7 @@
  * A compose file beyond the legacy one (fixtures/shop): registry split with a per-service project,
  * anchors and merge keys, secrets found by what they expand from, compose defaults written out.
  */
+import * as fs from "fs";
 import * as path from "path";
 import { ImportPlan, planImport } from "../../importer";
 import { renderFindings } from "../../importer/report";
@@ -21,22 +22,24 @@ describe("fixtures/shop", () => {
 
     test("registry, database and services as the stack holds them", () => {
         const c = plan.config;
-        expect([
-            c["msa:registryServer"],
-            c["msa:registryNamespace"],
-            c["msa:registryProject"],
-        ]).toEqual(["registry.example.com", "team", "shop"]);
-        expect([c["msa:dbHost"], c["msa:dbName"], c["msa:dbUser"], c["msa:dbBaseImage"]]).toEqual([
-            "db",
-            "shop",
-            "shop",
-            "postgres:15",
-        ]);
-        expect([c["msa:dbPort"], c["msa:dbHostPort"], c["msa:dbBindAddress"]]).toEqual([
-            5432,
-            5433,
-            "127.0.0.1",
-        ]);
+        expect(c["msa:registry"]).toEqual({
+            server: "registry.example.com",
+            namespace: "team",
+            project: "shop",
+            username: "change-me",
+        });
+        // Compose's healthcheck-less DB gets the stack's defaults: no healthcheck key is written.
+        expect(c["msa:database"]).toEqual({
+            mode: "container",
+            alias: "db",
+            volumeName: "pgdata",
+            port: 5432,
+            hostPort: 5433,
+            bindAddress: "127.0.0.1",
+            name: "shop",
+            user: "shop",
+            image: { base: "postgres:15" },
+        });
         expect(c["msa:timezone"]).toBe("Europe/Berlin");
         expect(c["msa:services"]).toEqual({
             orders: {
@@ -104,5 +107,86 @@ describe("fixtures/shop", () => {
         }
         // A URL that names the service keeps working on the stack's network: nothing to report.
         expect(report).not.toContain("PAYMENTS_URL");
+    });
+});
+
+describe("values that carry credentials, whatever their name", () => {
+    const dir = tempDir();
+    const files: Record<string, string> = {
+        ".env": "CACHE_URL=redis://:pw-dotenv@cache:6379\n",
+        "api.env": "JDBC=jdbc:postgresql://reports/db?user=u&password=pw-envfile\n",
+        "docker-compose.yml": [
+            "services:",
+            "  db:",
+            "    image: postgres:15",
+            "    environment:",
+            "      POSTGRES_DB: app",
+            "  api:",
+            "    image: registry.gitlab.com/g/p/api:1.0",
+            "    env_file: api.env",
+            '    command: ["worker", "--password=pw-command"]',
+            "    environment:",
+            "      REPORTS_DB: postgres://reporter:pw-literal@reports/db",
+            "      CACHE: ${CACHE_URL}",
+            "      UPSTREAM_HEADER: Bearer abcdefgh12345",
+            "      DOCS_URL: https://docs@example.com/api",
+            "  worker:",
+            "    image: registry.gitlab.com/g/p/worker:1.0",
+            "    environment:",
+            "      DB_HOST: postgres://u:pw-dbhost@db/app",
+            "",
+        ].join("\n"),
+    };
+    for (const [name, text] of Object.entries(files)) {
+        fs.writeFileSync(path.join(dir, name), text);
+    }
+    const plan = planImport({
+        compose: path.join(dir, "docker-compose.yml"),
+        stack: "creds",
+        dir: tempDir(),
+    });
+    const report = renderFindings(plan.findings).join("\n");
+
+    test("go to msa:secretEnv (from compose, an env_file or .env), never to the stack file", () => {
+        expect(plan.secrets.map((s) => [s.key, s.source])).toEqual([
+            ["msa:secretEnv.api.JDBC", "JDBC, api.env:1"],
+            ["msa:secretEnv.api.REPORTS_DB", "REPORTS_DB, docker-compose.yml:11"],
+            ["msa:secretEnv.api.CACHE", "CACHE = ${CACHE_URL}, docker-compose.yml:12"],
+            ["msa:secretEnv.api.UPSTREAM_HEADER", "UPSTREAM_HEADER, docker-compose.yml:13"],
+            [
+                "msa:registryPassword",
+                "registry password or GitLab deploy token; not in the compose files",
+            ],
+        ]);
+        // A URL with a user and no password carries none.
+        expect((plan.config["msa:services"] as Record<string, unknown>).api).toMatchObject({
+            env: { DOCS_URL: "https://docs@example.com/api" },
+        });
+    });
+
+    test("a command or a plain key that would hold one is dropped and reported, without it", () => {
+        const api = (plan.config["msa:services"] as Record<string, Record<string, unknown>>).api;
+        expect(api?.command).toBeUndefined();
+        expect(report).toContain(
+            "  docker-compose.yml:9 services.api.command: the command carries credentials (a password in it), which never go to the stack file: the command is not imported; pass the credential in env (msa:secretEnv.api.<NAME>, set with pulumi config set --secret --path) and set msa:services.api.command without it",
+        );
+        expect(report).toContain(
+            "  docker-compose.yml:18 services.worker env DB_HOST: the value carries credentials (a password in it); DB_HOST maps to msa:database.alias, plain config that never holds a credential, so the value is dropped: set msa:database.alias without them (the password is msa:dbPassword)",
+        );
+        expect((plan.config["msa:database"] as Record<string, unknown>).alias).toBe("db");
+    });
+
+    test("no credential is in the stack file or the report", () => {
+        for (const secret of [
+            "pw-dotenv",
+            "pw-envfile",
+            "pw-command",
+            "pw-literal",
+            "abcdefgh12345",
+            "pw-dbhost",
+        ]) {
+            expect([secret, plan.text.includes(secret)]).toEqual([secret, false]);
+            expect([secret, report.includes(secret)]).toEqual([secret, false]);
+        }
     });
 });

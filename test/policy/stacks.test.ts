@@ -1,41 +1,110 @@
 /**
  * The pack over real plans: both stack files pass, a hostile config fails `plan --policy` with one
- * message per violation, and the documented override of the DB-port policy works end to end.
+ * message per violation, the documented override of the DB-port policy works end to end, and
+ * `msa:production` (not the environment's name) decides where the production rules apply.
  */
+import { createHash } from "crypto";
 import { spawnSync } from "child_process";
-import { Capture, CaptureOptions, captureStack, CapturedResource } from "../../capture";
-import { checkCapture, formatViolation, isMandatory, validationArgs } from "../../policy/offline";
-import { POLICIES } from "../../policy/policies";
+import {
+    Capture,
+    CaptureOptions,
+    captureStack,
+    CapturedResource,
+    type MockHooks,
+} from "../../capture";
+import {
+    checkCapture,
+    formatViolation,
+    isMandatory,
+    stackResources,
+    validationArgs,
+} from "../../policy/offline";
+import { POLICIES, resourceValidations } from "../../policy/policies";
 import { main } from "../../tools/plan";
 import { byName, ROOT, stackConfig } from "../helpers";
 
+/**
+ * Under the CLI a preview asks the registry for each service's digest (the invoke runs), so a
+ * RemoteImage's `name` is known; the capture alone never makes a digest up.
+ */
+const REGISTRY: MockHooks = {
+    call: (args) =>
+        args.token === "docker:index/getRegistryImage:getRegistryImage"
+            ? {
+                  name: args.inputs.name,
+                  sha256Digest: `sha256:${createHash("sha256").update(String(args.inputs.name)).digest("hex")}`,
+              }
+            : undefined,
+};
+
+const MEMORY_ADVICE = [
+    '[advisory] memory-limits: Container "database-container" has no memory limit; set msa:dbMemoryMb',
+    '[advisory] memory-limits: Container "SERVICE_B-container" has no memory limit; set msa:services.SERVICE_B.memoryMb',
+    '[advisory] memory-limits: Container "SERVICE_D-container" has no memory limit; set msa:services.SERVICE_D.memoryMb',
+];
+
 describe("the real stack files", () => {
-    test("dev passes every mandatory policy; only the memory limits are advised", async () => {
-        const violations = await checkCapture(await captureStack({ stack: "dev" }));
-        expect(violations.map(formatViolation)).toEqual([
-            '[advisory] memory-limits: Container "database-container" has no memory limit; set msa:dbMemoryMb',
-            '[advisory] memory-limits: Container "SERVICE_B-container" has no memory limit; set msa:services.SERVICE_B.memoryMb',
-            '[advisory] memory-limits: Container "SERVICE_D-container" has no memory limit; set msa:services.SERVICE_D.memoryMb',
-        ]);
+    test("dev (msa:production: false) passes every mandatory policy; only memory limits are advised", async () => {
+        const violations = await checkCapture(
+            await captureStack({ stack: "dev", hooks: REGISTRY }),
+        );
+        expect(violations.map(formatViolation)).toEqual(MEMORY_ADVICE);
     });
 
     test("prod passes every policy", async () => {
-        expect(await checkCapture(await captureStack({ stack: "prod" }))).toEqual([]);
+        expect(
+            (await checkCapture(await captureStack({ stack: "prod", hooks: REGISTRY }))).map(
+                formatViolation,
+            ),
+        ).toEqual([]);
     });
 
     test("npm run plan -- --stack prod --policy exits 0 with the verdict", () => {
         const r = spawnSync(
             "npm",
             ["run", "--silent", "plan", "--", "--stack", "prod", "--policy"],
-            {
-                cwd: ROOT,
-                encoding: "utf8",
-            },
+            { cwd: ROOT, encoding: "utf8" },
         );
         expect(r.status).toBe(0);
         expect(r.stdout.trimEnd().split("\n").slice(-1)).toEqual([
             "Policy pack msa-guardrails: 0 mandatory, 0 advisory violations",
         ]);
+    });
+});
+
+describe("msa:production decides, not the environment's name", () => {
+    const devWith = (change: (cfg: Record<string, unknown>) => void) => {
+        const cfg = stackConfig("dev");
+        change(cfg);
+        return cfg;
+    };
+    const mandatory = async (config: Record<string, unknown>) =>
+        (await checkCapture(await captureStack({ stack: "dev", config, hooks: REGISTRY })))
+            .filter(isMandatory)
+            .map((v) => `${v.policy} ${v.resource}`);
+    const DEV_IN_PRODUCTION = [
+        "prod-images-pinned database-image",
+        "prod-images-pinned database-image",
+        "prod-images-pinned SERVICE_B-image",
+        "prod-images-pinned SERVICE_D-image",
+    ];
+
+    test("without msa:production the dev stack is production: latest and dev tags fail", async () => {
+        expect(await mandatory(devWith((cfg) => delete cfg["msa:production"]))).toEqual(
+            DEV_IN_PRODUCTION,
+        );
+    });
+
+    test("msa:environment spelled production (or prod) switches nothing on or off", async () => {
+        const production = devWith((cfg) => {
+            cfg["msa:environment"] = "production";
+        });
+        expect(await mandatory(production)).toEqual([]);
+        const prodNamed = devWith((cfg) => {
+            cfg["msa:environment"] = "prod";
+            delete cfg["msa:production"];
+        });
+        expect(await mandatory(prodNamed)).toEqual(DEV_IN_PRODUCTION);
     });
 });
 
@@ -47,10 +116,12 @@ describe("the real stack files", () => {
 describe("a hostile prod config", () => {
     const hostileConfig = (): Record<string, unknown> => {
         const cfg = stackConfig("prod");
-        cfg["msa:dbMode"] = "container";
-        delete cfg["msa:dbHost"];
-        cfg["msa:dbBindAddress"] = "0.0.0.0";
-        cfg["msa:dbImageTag"] = "latest";
+        cfg["msa:database"] = {
+            mode: "container",
+            name: "sf1_db",
+            bindAddress: "0.0.0.0",
+            image: { tag: "latest" },
+        };
         const services = cfg["msa:services"] as Record<string, Record<string, unknown>>;
         (services.SERVICE_B as Record<string, unknown>).tag = "latest";
         return cfg;
@@ -62,7 +133,7 @@ describe("a hostile prod config", () => {
         parent: null,
         parentUrn: null,
         custom: true,
-        provider: "gitlab-provider",
+        provider: "docker",
         inputs: {
             name: "intruder",
             image: `docker@sha256:${"cd".repeat(32)}`,
@@ -89,7 +160,11 @@ describe("a hostile prod config", () => {
     beforeAll(async () => {
         code = await main(["--stack", "prod", "--policy"], {
             capture: async (opts: CaptureOptions) => {
-                capture = await captureStack({ ...opts, config: hostileConfig() });
+                capture = await captureStack({
+                    ...opts,
+                    config: hostileConfig(),
+                    hooks: REGISTRY,
+                });
                 capture.resources.push(intruder);
                 return capture;
             },
@@ -110,6 +185,7 @@ describe("a hostile prod config", () => {
         const lines = stdout.split("\n").filter((l) => l.startsWith("[mandatory]"));
         expect(lines).toEqual([
             '[mandatory] prod-images-pinned: Image "database-image" builds registry.gitlab.com/my-group/msa/db:latest, whose tag latest moves in prod; set msa:dbImageTag to a release or commit tag',
+            '[mandatory] prod-images-pinned: Image "database-image" builds on postgres:14 (build arg BASE_IMAGE) without a digest in prod, so a rebuild may start from another base; set msa:dbBaseImage to <image>:<tag>@sha256:<digest>',
             '[mandatory] db-port-private: Container "database-container" publishes the database port 5432 on 0.0.0.0, reachable from outside the host; set msa:dbBindAddress to 127.0.0.1 or a private address (or set msa:dbPublicBindOverride: true on purpose)',
             `[mandatory] prod-images-pinned: RemoteImage "SERVICE_B-image" pulls ${image("SERVICE_B-image")}, whose tag latest moves in prod, so the next deploy may run another image; set the service's tag (msa:services.<key>.tag) to a release tag`,
             '[mandatory] no-privileged-containers: Container "intruder" runs privileged, which hands it the host; remove privileged: true',
@@ -118,16 +194,17 @@ describe("a hostile prod config", () => {
         expect(image("SERVICE_B-image")).toMatch(
             /^registry\.gitlab\.com\/my-group\/msa\/service-b:latest@sha256:[0-9a-f]{64}$/,
         );
-        expect(stdout).toContain("Policy pack msa-guardrails: 5 mandatory, 1 advisory violations");
+        expect(stdout).toContain("Policy pack msa-guardrails: 6 mandatory, 1 advisory violations");
     });
 });
 
-describe("msa:dbPublicBindOverride", () => {
+describe("msa:database.publicBindOverride", () => {
     const withBind = (override: boolean | undefined): Record<string, unknown> => {
         const cfg = stackConfig("dev");
-        cfg["msa:dbBindAddress"] = "0.0.0.0";
+        const db = cfg["msa:database"] as Record<string, unknown>;
+        db.bindAddress = "0.0.0.0";
         if (override !== undefined) {
-            cfg["msa:dbPublicBindOverride"] = override;
+            db.publicBindOverride = override;
         }
         return cfg;
     };
@@ -179,26 +256,41 @@ describe("plan --json --policy", () => {
 });
 
 /**
- * As under the CLI: props behind `@pulumi/policy`'s own unknown-checking proxy (internal, so loaded
- * untyped), no secret paths and no `retainOnDelete`. The policies must not trip over the proxy, and
- * a value unknown in a preview (the DB image's digest) is skipped, not an error.
+ * As under the CLI: props behind `@pulumi/policy`'s own unknown-checking proxy (the offline
+ * arguments use the same proxy), no secret paths and no `retainOnDelete`; resource validations per
+ * resource, stack validations once. The policies must not trip over the proxy, and a value unknown
+ * in a preview (an image digest) is skipped, not an error.
  */
 describe("the pack as the CLI calls it", () => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- internal module, no types
-    const proxy = require("@pulumi/policy/proxy") as {
-        unknownCheckingProxy(props: unknown): Record<string, unknown>;
-        unknownStringValue: string;
-    };
-
-    async function online(r: CapturedResource): Promise<string[]> {
-        const args = validationArgs(r);
-        delete args.secretPaths;
-        delete args.retainOnDelete;
+    async function online(resources: CapturedResource[]): Promise<string[]> {
         const out: string[] = [];
         for (const p of POLICIES) {
-            for (const validate of [p.validateResource].flat()) {
-                await validate?.({ ...args, props: proxy.unknownCheckingProxy(args.props) }, (m) =>
-                    out.push(`${p.name}: ${m}`),
+            for (const r of resources) {
+                const args = validationArgs(r);
+                delete args.secretPaths;
+                delete args.retainOnDelete;
+                for (const validate of resourceValidations(p)) {
+                    try {
+                        await validate(args, (m) => out.push(`${p.name}: ${m}`));
+                    } catch (e) {
+                        // `notApplicable` for another type throws; anything else is a failure.
+                        if (!String(e).includes("Policy only applies")) {
+                            throw e;
+                        }
+                    }
+                }
+            }
+            if ("validateStack" in p) {
+                await p.validateStack(
+                    {
+                        resources: stackResources(resources),
+                        stackTags: new Map(),
+                        getConfig: <T extends object>() => ({}) as T,
+                        notApplicable: () => {
+                            throw new Error("not applicable");
+                        },
+                    },
+                    (m) => out.push(`${p.name}: ${m}`),
                 );
             }
         }
@@ -207,25 +299,23 @@ describe("the pack as the CLI calls it", () => {
 
     test("dev: only the memory limits are advised", async () => {
         const capture = await captureStack({ stack: "dev" });
-        const out: string[] = [];
-        for (const r of capture.resources) {
-            out.push(...(await online(r)));
-        }
-        expect(out).toEqual([
+        expect(await online(capture.resources)).toEqual([
             'memory-limits: Container "database-container" has no memory limit; set msa:dbMemoryMb',
             'memory-limits: Container "SERVICE_B-container" has no memory limit; set msa:services.SERVICE_B.memoryMb',
             'memory-limits: Container "SERVICE_D-container" has no memory limit; set msa:services.SERVICE_D.memoryMb',
         ]);
     });
 
-    test("an image unknown during the preview is skipped", async () => {
+    test("an image unknown during the preview is skipped, in production too", async () => {
         const capture = await captureStack({ stack: "dev" });
         const db = byName(capture, "database-container");
+        const labels = (db.inputs.labels as { label: string; value: string }[]).filter(
+            (l) => l.label !== "msa.production",
+        );
         const unknownImage = {
             ...db,
-            urn: db.urn.replace(":dev::", ":prod::"),
-            inputs: { ...db.inputs, image: proxy.unknownStringValue, memory: 512 },
+            inputs: { ...db.inputs, image: { __unknown: true }, labels, memory: 512 },
         };
-        expect(await online(unknownImage)).toEqual([]);
+        expect(await online([unknownImage])).toEqual([]);
     });
 });
