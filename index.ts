@@ -12,12 +12,15 @@ import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import {
     DatabaseEndpoint,
+    EdgeProxy,
+    EdgeProxyRoute,
     externalDatabase,
     Microservice,
     PostgresDatabase,
     ServiceNetwork,
 } from "./components";
-import { serviceEnv } from "./config/env";
+import { healthcheckTest, serviceEnv } from "./config/env";
+import type { ServiceConfig } from "./config/schema";
 import {
     containerName,
     dbRepository,
@@ -121,6 +124,7 @@ export = async () => {
             client: db.client,
         });
 
+    const routes: EdgeProxyRoute[] = [];
     const services: [string, Microservice][] = [];
     for (const [key, svc] of Object.entries(cfg.services)) {
         await runtimeTurn();
@@ -152,7 +156,13 @@ export = async () => {
                         ]),
                     ),
                 },
-                ports: svc.ports,
+                // With the edge proxy, it owns the TCP host ports: the service publishes only UDP.
+                ports: cfg.proxy ? svc.ports.filter((p) => p.protocol === "udp") : svc.ports,
+                healthcheck: svc.healthcheck && {
+                    ...svc.healthcheck,
+                    test: healthcheckTest(svc) ?? [],
+                },
+                stopGraceSeconds: svc.stopGraceSeconds,
                 restart: svc.restart,
                 command: svc.command?.map((arg) => secretIf("services", arg)),
                 memoryMb: svc.memoryMb,
@@ -161,7 +171,22 @@ export = async () => {
             opts,
         );
         services.push([key, service]);
+        routes.push(...proxyRoutes(key, svc));
     }
+    const proxy =
+        cfg.proxy && routes.length > 0
+            ? new EdgeProxy(
+                  "proxy",
+                  {
+                      image: splitTag(cfg.proxy.image),
+                      networkName: network.networkName,
+                      routes,
+                      memoryMb: cfg.proxy.memoryMb,
+                      labels: stackLabels(cfg, "proxy"),
+                  },
+                  opts,
+              )
+            : undefined;
 
     return {
         dockerNetwork: network.networkName,
@@ -171,7 +196,20 @@ export = async () => {
             port: endpoint.port,
             hostEndpoint: postgres?.hostEndpoint,
         },
-        endpoints: Object.fromEntries(services.map(([key, s]) => [key, s.endpoints])),
+        endpoints: Object.fromEntries(
+            services.map(([key, s]) => [
+                key,
+                pulumi
+                    .output(s.endpoints)
+                    .apply((own) => [
+                        ...routes
+                            .filter((r) => r.alias === key)
+                            .map((r) => `http://${displayAddress(r.bindAddress)}:${r.hostPort}`),
+                        ...own,
+                    ]),
+            ]),
+        ),
+        ...(proxy ? { proxy: proxy.containerName } : {}),
         images: {
             ...(postgres ? { database: postgres.imageRef } : {}),
             ...Object.fromEntries(services.map(([key, s]) => [key, s.imageRef])),
@@ -181,6 +219,34 @@ export = async () => {
         ),
     };
 };
+
+/** The TCP host ports of a service, routed by the edge proxy to its alias. */
+function proxyRoutes(key: string, svc: ServiceConfig): EdgeProxyRoute[] {
+    if (cfg.proxy === undefined) {
+        return [];
+    }
+    return svc.ports
+        .filter((p) => p.host !== undefined && p.protocol === "tcp")
+        .map((p) => ({
+            hostPort: p.host as number,
+            bindAddress: p.bindAddress,
+            alias: key,
+            port: p.container,
+            mode: svc.healthcheck?.http !== undefined ? "http" : "tcp",
+            healthPath: svc.healthcheck?.http,
+        }));
+}
+
+/** `haproxy:3.0.6` → repository and tag (the schema guarantees a tag). */
+function splitTag(image: string): { repository: string; tag: string } {
+    const colon = image.lastIndexOf(":");
+    return { repository: image.slice(0, colon), tag: image.slice(colon + 1) };
+}
+
+/** A port bound to every interface is reached on the Docker host as `localhost`. */
+function displayAddress(bind: string | undefined): string {
+    return bind === undefined || bind === "0.0.0.0" ? "localhost" : bind;
+}
 
 /** A folder of the project, relative to where `pulumi` runs (the provider reads it from there). */
 function fromRoot(folder: string): string {

@@ -54,6 +54,7 @@ interface FlatService {
     links?: string[];
     restart?: string;
     memoryMb?: number;
+    stopGraceSeconds?: number;
 }
 
 const PGDATA = "/var/lib/postgresql/data";
@@ -95,12 +96,14 @@ const secretEnvNames = Object.fromEntries(
     ).map(([svc, vars]) => [svc, Object.keys(vars)]),
 );
 
-const labels = (component: string) =>
+/** The stack's labels; a container's also say how a release replaces it. */
+const labels = (component: string, release?: string) =>
     [
         { label: "msa.component", value: component },
         { label: "msa.environment", value: environment },
         ...(production ? [] : [{ label: "msa.production", value: "false" }]),
         { label: "msa.project", value: "msa" },
+        ...(release === undefined ? [] : [{ label: "msa.release", value: release }]),
         { label: "msa.stack", value: stack },
     ].sort((a, b) => a.label.localeCompare(b.label));
 
@@ -180,7 +183,7 @@ export = async () => {
                 30,
             restart: "unless-stopped",
             memory: database.memoryMb,
-            labels: labels("database"),
+            labels: labels("database", "delete-first: database restart (one data directory)"),
         },
         { provider },
     );
@@ -219,10 +222,17 @@ export = async () => {
             { name: `${repository}:${svc.tag}`, keepLocally: true },
             { provider },
         );
+        const first = published[0];
+        const release =
+            svc.containerName !== undefined
+                ? "delete-first: fixed container name"
+                : first !== undefined
+                  ? `delete-first: publishes host port ${first.host}/${first.protocol ?? "tcp"} itself`
+                  : "create-first";
         new docker.Container(
             `${key}-container`,
             {
-                name: svc.containerName ?? `${prefix}-${key.toLowerCase()}`,
+                name: svc.containerName,
                 image: remote.name,
                 envs: [
                     ...env,
@@ -241,9 +251,15 @@ export = async () => {
                 networksAdvanced: [{ name: network.name, aliases: [key] }],
                 restart: svc.restart ?? "always",
                 memory: svc.memoryMb,
-                labels: labels(key),
+                labels: labels(key, release),
+                wait: false,
+                destroyGraceSeconds: svc.stopGraceSeconds ?? 10,
             },
-            { provider, dependsOn: [db] },
+            {
+                provider,
+                dependsOn: [db],
+                deleteBeforeReplace: release === "create-first" ? false : undefined,
+            },
         );
         endpoints[key] = published.map(
             (p) =>

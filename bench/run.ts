@@ -1,120 +1,115 @@
 /**
- * `npm run bench [-- --runs 5 --sizes 1,10,100,500 --out bench/results.json]`: what one evaluation
- * of the program costs and how it grows with the number of services, against a flat baseline declaring the same Docker
- * resources, plus what loading the program costs before it runs (type-checked ts-node,
- * transpile-only ts-node, precompiled JavaScript). Every evaluation runs in a fresh process; the
- * table shows medians. Writes `bench/results.json`.
+ * `npm run bench [-- --runs 5 --sizes 1,10,100,500 --out FILE --check]`: what one preview of the
+ * program costs and how it grows with the number of services, against a flat baseline declaring
+ * the same Docker resources.
  *
- * Fails loudly (exit 1) if a generated config is invalid, the compile fails, or an evaluation does
- * not declare what it should; a missed target is reported, not an error (timings on a shared
- * machine are noisy). Exit 2 on a usage error (`tools/cli.ts`).
+ * - Headline (`pulumi-runtime`): the program and the baseline each run as `pulumi preview` runs
+ *   them: a fresh node process on `@pulumi/pulumi/cmd/run` with `Pulumi.yaml`'s runtime options,
+ *   `source-map-support` and the SDK's stack traces, talking gRPC to a stand-in engine
+ *   (`runtimeHost.ts`).
+ * - `captureOnly`: the same sizes under the capture `npm run plan` uses (mock runtime, stack
+ *   traces off while declaring, precompiled JavaScript). Kept apart and labelled: not what a
+ *   preview pays.
+ * - Startup: the dev stack under `cmd/run`, loaded type-checked, transpile-only or precompiled.
+ *
+ * Min, median and max of every figure. Results go to a new file in the system's temporary folder
+ * unless `--out` names one. `--check` exits 1 when a target is missed; `--from FILE` judges a
+ * saved result again without measuring. Exit 1 also if a generated config is invalid, the compile
+ * fails, or a run does not declare what it should; exit 2 on a usage error (`tools/cli.ts`).
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { captureStack } from "../capture";
+import { captureStack, stackFileConfig } from "../capture";
+import { PROJECT } from "../config/schema";
 import { CliSpec, CommandError, exitWith, ParsedCli, runCli, UsageError } from "../tools/cli";
 import { BENCH_STACK, checkGenerated, generateConfig } from "./generate";
-import type { EvalSpec, StartupMode, WorkerResult, WorkerSpec } from "./worker";
+import {
+    BenchResults,
+    CAPTURE_CONDITIONS,
+    describe,
+    growth,
+    judge,
+    Measured,
+    parseResults,
+    round,
+    RUNTIME_CONDITIONS,
+    SizeResult,
+    spread,
+    StartupResult,
+    vsBaseline,
+} from "./report";
+import { RuntimeRunResult, runtimeSetup, RuntimeSetup, runUnderRuntime } from "./runtimeHost";
+import type { EvalSpec, WorkerResult } from "./worker";
 
 const ROOT = path.resolve(__dirname, "..");
-const RESULTS = path.join(__dirname, "results.json");
+const BASELINE = path.join(__dirname, "baseline.ts");
 const DEFAULT_SIZES = [1, 10, 100, 500];
 const DEFAULT_RUNS = 5;
+const PARTS = ["runtime", "capture", "startup"] as const;
+type Part = (typeof PARTS)[number];
 
-const TARGET = { wallMs500: 5000, peakRssMb500: 512, growth100to500: 6, vsBaseline: 1.5 };
-
-/** How each startup mode starts node: transpile-only is the setup `Pulumi.yaml` chooses. */
-const STARTUP_MODES: { mode: StartupMode; label: string; nodeArgs: string[] }[] = [
-    { mode: "typecheck", label: "ts-node, type-checking (Pulumi's default)", nodeArgs: [] },
-    {
-        mode: "transpile",
-        label: "ts-node, transpile-only (nodeargs --require ts-node/register/transpile-only)",
-        nodeArgs: ["--require", "ts-node/register/transpile-only"],
-    },
-    { mode: "js", label: "precompiled JavaScript (tsc, then node)", nodeArgs: [] },
-];
-
-interface SizeResult {
-    services: number;
-    wallMs: number;
-    cpuMs: number;
-    peakRssMb: number;
-    baselineWallMs: number;
-    baselineCpuMs: number;
-    baselinePeakRssMb: number;
-    resources: number;
-    baselineResources: number;
-}
+const CAPTURE_DESCRIPTION =
+    "captureStack under Pulumi's mock runtime, Error.stackTraceLimit = 0 while the program declares, no source-map-support, precompiled JavaScript";
 
 const OPTIONS = {
     runs: { type: "string" },
     sizes: { type: "string" },
     out: { type: "string" },
+    check: { type: "boolean" },
+    parts: { type: "string" },
+    from: { type: "string" },
+    "cpu-prof": { type: "string" },
 } as const;
 
 const CLI: CliSpec<typeof OPTIONS> = {
     name: "bench",
-    usage: "usage: npm run bench -- [--runs N] [--sizes 1,10,100,500] [--out FILE]",
+    usage: [
+        "usage: npm run bench -- [--runs N] [--sizes 1,10,100,500] [--parts runtime,capture,startup]",
+        "                        [--out FILE] [--check] [--cpu-prof DIR]",
+        "       npm run bench -- --from FILE [--check]",
+        "  --out FILE      where to write results.json (default: a new file in the temporary folder)",
+        "  --check         exit 1 if a target is missed",
+        "  --from FILE     judge a saved result again, without measuring",
+        "  --cpu-prof DIR  write a CPU profile of every pulumi-runtime run to DIR",
+    ].join("\n"),
     options: OPTIONS,
 };
 
 export function main(argv: string[]): Promise<number> {
     return runCli(CLI, argv, async ({ values }) => {
-        await bench(benchOptions(values));
+        let results: BenchResults;
+        if (values.from !== undefined) {
+            const extra = (["runs", "sizes", "out", "parts", "cpu-prof"] as const).filter(
+                (k) => values[k] !== undefined,
+            );
+            if (extra.length > 0) {
+                throw new UsageError(
+                    `--from judges a saved result; ${extra.map((k) => `--${k}`).join(", ")} cannot be used with it`,
+                );
+            }
+            const file = path.resolve(values.from);
+            results = parseResults(readText(file), file);
+            console.log(describe(results));
+        } else {
+            results = await bench(benchOptions(values));
+        }
+        const missed = results.targets.filter((t) => !t.ok);
+        if (values.check === true && missed.length > 0) {
+            console.log(`\n--check: ${missed.length} target(s) missed`);
+            return 1;
+        }
         return 0;
     });
-}
-
-async function bench({ runs, sizes, out: resultsFile }: BenchOptions): Promise<void> {
-    const started = Date.now();
-    const machine = describeMachine();
-    console.log(`machine: ${machine}`);
-    const loadAtStart = os.loadavg().map((l) => round(l, 2));
-    console.log(`load average at start: ${loadAtStart.join(" ")} (other work shares these cores)`);
-
-    const work = fs.mkdtempSync(path.join(os.tmpdir(), "msa-bench-"));
-    try {
-        const configs = writeConfigs(work, sizes);
-        const out = compile(work);
-        await checkCompiledMatchesSource(out, configs[Math.min(1, configs.length - 1)]);
-
-        const results = sizes.map((n, i) => measureSize(n, runs, out, configs[i]));
-        const startup = measureStartup(runs, out);
-
-        const report = summarize(results, startup);
-        fs.writeFileSync(
-            resultsFile,
-            `${JSON.stringify(
-                {
-                    machine,
-                    loadAverageAtStart: loadAtStart,
-                    runsPerMedian: runs,
-                    runs: results.map(roundNumbers),
-                    growthPer10x: report.growth,
-                    startup: startup.map(({ label, wallMs, cpuMs, peakRssMb }) => ({
-                        setup: label,
-                        ...roundNumbers({ wallMs, cpuMs, peakRssMb }),
-                    })),
-                    targets: report.targets,
-                },
-                null,
-                2,
-            )}\n`,
-        );
-        console.log(
-            `\nwrote ${path.relative(process.cwd(), resultsFile)} in ${round((Date.now() - started) / 1000)} s`,
-        );
-    } finally {
-        fs.rmSync(work, { recursive: true, force: true });
-    }
 }
 
 interface BenchOptions {
     runs: number;
     sizes: number[];
     out: string;
+    parts: Set<Part>;
+    cpuProf?: string;
 }
 
 function benchOptions(values: ParsedCli<typeof OPTIONS>["values"]): BenchOptions {
@@ -128,11 +123,89 @@ function benchOptions(values: ParsedCli<typeof OPTIONS>["values"]): BenchOptions
             `--sizes must be positive integers separated by commas, got ${JSON.stringify(sizes)}`,
         );
     }
+    const parts = (values.parts ?? PARTS.join(",")).split(",");
+    const unknown = parts.filter((p) => !(PARTS as readonly string[]).includes(p));
+    if (unknown.length > 0 || parts.length === 0) {
+        throw new UsageError(
+            `--parts must be some of ${PARTS.join(", ")}, got ${JSON.stringify(values.parts)}`,
+        );
+    }
     return {
         runs: Number(runs),
         sizes: sizes.split(",").map(Number),
-        out: path.resolve(values.out ?? RESULTS),
+        out: path.resolve(values.out ?? defaultResultsFile()),
+        parts: new Set(parts as Part[]),
+        cpuProf: values["cpu-prof"] === undefined ? undefined : path.resolve(values["cpu-prof"]),
     };
+}
+
+/** Outside the checkout: a bench run never changes the tree unless `--out` asks it to. */
+function defaultResultsFile(): string {
+    const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+    return path.join(os.tmpdir(), `msa-bench-${stamp}-${process.pid}.json`);
+}
+
+function readText(file: string): string {
+    try {
+        return fs.readFileSync(file, "utf8");
+    } catch (e) {
+        throw new CommandError(`cannot read ${file}: ${(e as Error).message}`);
+    }
+}
+
+async function bench(opts: BenchOptions): Promise<BenchResults> {
+    const started = Date.now();
+    const machine = describeMachine();
+    const loadAtStart = loadAverage();
+    console.log(`machine: ${machine}`);
+    console.log(`load average at start: ${loadAtStart.join(" ")} (other work shares these cores)`);
+
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), "msa-bench-"));
+    try {
+        const configs = writeConfigs(work, opts.sizes);
+        const runs: SizeResult[] = [];
+        if (opts.parts.has("runtime")) {
+            const setup = runtimeSetup(ROOT);
+            console.log(`\n${RUNTIME_CONDITIONS}: node ${describeSetup(setup)}`);
+            for (const c of configs) {
+                runs.push(await measureRuntime(c, opts, setup, work));
+            }
+        }
+        const needsBuild = opts.parts.has("capture") || opts.parts.has("startup");
+        const out = needsBuild ? compile(work) : undefined;
+        let captureOnly: BenchResults["captureOnly"];
+        if (out !== undefined && opts.parts.has("capture")) {
+            console.log(`\n${CAPTURE_CONDITIONS}: ${CAPTURE_DESCRIPTION}`);
+            await checkCompiledMatchesSource(out, configs[Math.min(1, configs.length - 1)]?.file);
+            captureOnly = {
+                conditions: CAPTURE_CONDITIONS,
+                description: CAPTURE_DESCRIPTION,
+                runs: configs.map((c) => measureCapture(c, opts.runs, out)),
+            };
+        }
+        const startup =
+            out !== undefined && opts.parts.has("startup")
+                ? await measureStartup(opts.runs, out, work)
+                : undefined;
+
+        const results: BenchResults = {
+            machine,
+            loadAverage: { start: loadAtStart, end: loadAverage() },
+            runsPerSize: opts.runs,
+            runs,
+            growthPer10x: growth(runs),
+            ...(captureOnly === undefined ? {} : { captureOnly }),
+            ...(startup === undefined ? {} : { startup }),
+            targets: judge(runs),
+        };
+        console.log(`\n${describe(results)}`);
+        fs.mkdirSync(path.dirname(opts.out), { recursive: true });
+        fs.writeFileSync(opts.out, `${JSON.stringify(results, null, 2)}\n`);
+        console.log(`\nwrote ${opts.out} in ${round((Date.now() - started) / 1000)} s`);
+        return results;
+    } finally {
+        fs.rmSync(work, { recursive: true, force: true });
+    }
 }
 
 function describeMachine(): string {
@@ -142,17 +215,161 @@ function describeMachine(): string {
     return `${model}, ${cpus.length} cores, ${memGb} GB RAM, ${os.type()} ${os.release()}, Node ${process.version}`;
 }
 
+const loadAverage = () => os.loadavg().map((l) => round(l, 2));
+
+function describeSetup(setup: RuntimeSetup): string {
+    return [
+        ...setup.nodeArgs,
+        "@pulumi/pulumi/cmd/run",
+        setup.typescript ? "(PULUMI_NODEJS_TYPESCRIPT=true)" : "(typescript: false)",
+        setup.main ?? ".",
+    ].join(" ");
+}
+
+interface SizeConfig {
+    services: number;
+    file: string;
+    config: Record<string, unknown>;
+}
+
 /** Generates and validates each size's config; an invalid one stops the bench. */
-function writeConfigs(work: string, sizes: number[]): string[] {
-    const files = sizes.map((n) => {
+function writeConfigs(work: string, sizes: number[]): SizeConfig[] {
+    const configs = sizes.map((n) => {
         const config = generateConfig(n);
         checkGenerated(n, config, ROOT);
         const file = path.join(work, `config-${n}.json`);
         fs.writeFileSync(file, JSON.stringify(config));
-        return file;
+        return { services: n, file, config };
     });
     console.log(`generated and validated configs for ${sizes.join(", ")} services`);
-    return files;
+    return configs;
+}
+
+/**
+ * The program and the baseline under `cmd/run`, alternating so background load hits both alike.
+ * The baseline is loaded the way the program is (same `Pulumi.yaml` runtime options), and must
+ * declare the same Docker resources.
+ */
+async function measureRuntime(
+    c: SizeConfig,
+    opts: BenchOptions,
+    setup: RuntimeSetup,
+    work: string,
+): Promise<SizeResult> {
+    if (setup.main !== undefined || (!setup.typescript && !loadsTypeScript(setup.nodeArgs))) {
+        throw new CommandError(
+            "Pulumi.yaml runs precompiled JavaScript: the runtime part loads bench/baseline.ts the way the program is loaded, so it needs the TypeScript setup (update bench/run.ts for a precompiled one)",
+        );
+    }
+    const files = stackFileConfig({ stack: BENCH_STACK, config: c.config, root: ROOT });
+    const run = (program: string | undefined) =>
+        runUnderRuntime({
+            root: ROOT,
+            project: PROJECT,
+            stack: BENCH_STACK,
+            config: files.values,
+            secretKeys: files.secretKeys,
+            program,
+            setup,
+            workDir: work,
+            extraNodeArgs:
+                opts.cpuProf === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${opts.cpuProf}`],
+        });
+    const n = c.services;
+    const ours: RuntimeRunResult[] = [];
+    const flat: RuntimeRunResult[] = [];
+    for (let i = 0; i < opts.runs; i++) {
+        ours.push(expect(await run(undefined), `index.ts with ${n} services`, 7 + 4 * n, n));
+        flat.push(expect(await run(BASELINE), `baseline with ${n} services`, 5 + 2 * n, 0));
+        if (i === 0) {
+            sameDockerResources(n, ours[0]?.types ?? {}, flat[0]?.types ?? {});
+        }
+    }
+    return sizeResult(n, RUNTIME_CONDITIONS, ours, flat);
+}
+
+function loadsTypeScript(nodeArgs: string[]): boolean {
+    return nodeArgs.some((a) => /ts-node|tsx|@swc-node|esbuild-register/.test(a));
+}
+
+/** What makes the ratio meaningful: both declare the same Docker resources, type for type. */
+function sameDockerResources(
+    n: number,
+    ours: Record<string, number>,
+    flat: Record<string, number>,
+): void {
+    const docker = (t: Record<string, number>) =>
+        JSON.stringify(
+            Object.entries(t)
+                .filter(([type]) => !type.startsWith("msa:"))
+                .sort(([a], [b]) => a.localeCompare(b)),
+        );
+    if (docker(ours) !== docker(flat)) {
+        throw new CommandError(
+            `with ${n} services the baseline declares other Docker resources than index.ts: ${docker(flat)} vs ${docker(ours)}`,
+        );
+    }
+}
+
+function sizeResult(
+    n: number,
+    conditions: string,
+    ours: {
+        wallMs: number;
+        cpuMs: number;
+        peakRssMb: number;
+        resources: number;
+        invokes: number;
+    }[],
+    flat: {
+        wallMs: number;
+        cpuMs: number;
+        peakRssMb: number;
+        resources: number;
+        invokes: number;
+    }[],
+): SizeResult {
+    const measured = (list: typeof ours): Measured => ({
+        wallMs: spread(list.map((r) => r.wallMs)),
+        cpuMs: spread(list.map((r) => r.cpuMs)),
+        peakRssMb: spread(list.map((r) => r.peakRssMb)),
+        resources: list[0]?.resources ?? 0,
+        invokes: list[0]?.invokes ?? 0,
+    });
+    const program = measured(ours);
+    const baseline = measured(flat);
+    const result: SizeResult = {
+        services: n,
+        conditions,
+        program,
+        baseline,
+        vsBaseline: vsBaseline(program, baseline),
+        loadAverage: loadAverage()[0] ?? NaN,
+    };
+    console.log(
+        `${String(n).padStart(4)} services (${conditions}): ${program.wallMs.median} ms wall (${program.wallMs.min}–${program.wallMs.max}), ${program.cpuMs.median} ms CPU, ${program.peakRssMb.median} MB; baseline ${baseline.wallMs.median} ms (${baseline.wallMs.min}–${baseline.wallMs.max}), ${baseline.cpuMs.median} ms CPU, ${baseline.peakRssMb.median} MB; ${result.vsBaseline.wall}x wall; load ${result.loadAverage}`,
+    );
+    return result;
+}
+
+/**
+ * Ours: the provider, the network and database components with their 4 resources, then per
+ * service two components (the service and its registry image), an image and a container, and one
+ * digest lookup. Baseline: provider, network, DB image, volume and container, then an image and a
+ * container per service. The stack resource itself is not counted.
+ */
+function expect<T extends { resources: number; invokes: number }>(
+    r: T,
+    what: string,
+    resources: number,
+    invokes: number,
+): T {
+    if (r.resources !== resources || r.invokes !== invokes) {
+        throw new CommandError(
+            `${what} declared ${r.resources} resources and ${r.invokes} invokes, expected ${resources} and ${invokes}`,
+        );
+    }
+    return r;
 }
 
 /**
@@ -174,7 +391,7 @@ function compile(work: string): string {
     }
     fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(out, "node_modules"), "dir");
     fs.copyFileSync(path.join(out, "bench", "baseline.js"), path.join(out, "baseline.js"));
-    console.log(`compiled to JavaScript in ${Date.now() - t0} ms`);
+    console.log(`\ncompiled to JavaScript in ${Date.now() - t0} ms`);
     return out;
 }
 
@@ -239,12 +456,9 @@ function diff(at: string, a: unknown, b: unknown): string[] {
     return a === b ? [] : [`${at}: ${JSON.stringify(a)} vs ${JSON.stringify(b)}`];
 }
 
-/** Evaluations run the worker compiled next to the program. */
+/** Capture-only evaluations run the worker compiled next to the program. */
 function runEval(spec: EvalSpec): WorkerResult {
-    return runWorkerAt(path.join(path.dirname(spec.program), "bench", "worker.js"), spec, []);
-}
-
-function runWorkerAt(worker: string, spec: WorkerSpec, nodeArgs: string[]): WorkerResult {
+    const worker = path.join(path.dirname(spec.program), "bench", "worker.js");
     const env = { ...process.env };
     // The bench itself runs under ts-node: keep its settings away from the measured processes.
     for (const key of Object.keys(env)) {
@@ -252,7 +466,7 @@ function runWorkerAt(worker: string, spec: WorkerSpec, nodeArgs: string[]): Work
             delete env[key];
         }
     }
-    const r = spawnSync(process.execPath, [...nodeArgs, worker, JSON.stringify(spec)], {
+    const r = spawnSync(process.execPath, [worker, JSON.stringify(spec)], {
         cwd: ROOT,
         encoding: "utf8",
         env,
@@ -260,28 +474,15 @@ function runWorkerAt(worker: string, spec: WorkerSpec, nodeArgs: string[]): Work
     });
     if (r.status !== 0) {
         throw new CommandError(
-            `evaluation failed (${describe(spec)}), exit ${r.status}:\n${r.stderr}`,
+            `capture-only evaluation failed (${path.basename(spec.program)} on ${path.basename(spec.configFile)}), exit ${r.status}:\n${r.stderr}`,
         );
     }
     const line = r.stdout.trim().split("\n").pop() ?? "";
     return JSON.parse(line) as WorkerResult;
 }
 
-function describe(spec: WorkerSpec): string {
-    return spec.kind === "eval"
-        ? `${path.basename(spec.program)} on ${path.basename(spec.configFile)}`
-        : `startup ${spec.mode}`;
-}
-
-function measureSize(
-    n: number,
-    runs: number,
-    out: string,
-    configFile: string | undefined,
-): SizeResult {
-    if (configFile === undefined) {
-        throw new CommandError(`no config generated for ${n} services`);
-    }
+function measureCapture(c: SizeConfig, runs: number, out: string): SizeResult {
+    const n = c.services;
     const ours: WorkerResult[] = [];
     const flat: WorkerResult[] = [];
     const spec = (program: string): EvalSpec => ({
@@ -289,197 +490,71 @@ function measureSize(
         program: path.join(out, program),
         root: ROOT,
         stack: BENCH_STACK,
-        configFile,
+        configFile: c.file,
     });
-    // Alternate the two programs so background load hits both alike.
     for (let i = 0; i < runs; i++) {
         ours.push(expect(runEval(spec("index.js")), `index.ts with ${n} services`, 7 + 4 * n, n));
         flat.push(
             expect(runEval(spec("baseline.js")), `baseline with ${n} services`, 5 + 2 * n, 0),
         );
     }
-    const result: SizeResult = {
-        services: n,
-        wallMs: median(ours.map((r) => r.wallMs)),
-        cpuMs: median(ours.map((r) => r.cpuMs)),
-        peakRssMb: median(ours.map((r) => r.peakRssMb)),
-        baselineWallMs: median(flat.map((r) => r.wallMs)),
-        baselineCpuMs: median(flat.map((r) => r.cpuMs)),
-        baselinePeakRssMb: median(flat.map((r) => r.peakRssMb)),
-        resources: ours[0]?.resources ?? 0,
-        baselineResources: flat[0]?.resources ?? 0,
-    };
-    console.log(
-        `${String(n).padStart(4)} services: ${round(result.wallMs)} ms wall, ${round(result.peakRssMb)} MB (baseline ${round(result.baselineWallMs)} ms, ${round(result.baselinePeakRssMb)} MB)`,
-    );
-    return result;
+    return sizeResult(n, CAPTURE_CONDITIONS, ours, flat);
 }
 
 /**
- * Ours: the provider, the network and database components with their 4 resources, then per
- * service two components (the service and its registry image), an image and a container, and one
- * digest lookup. Baseline: provider, network, DB image, volume and container, then an image and a
- * container per service.
+ * The dev stack under `cmd/run`, loaded three ways: Pulumi's default (`typescript: true`, its own
+ * type-checking ts-node), `Pulumi.yaml`'s setup, and precompiled JavaScript (`main` on the
+ * compiled program, no TypeScript hook).
  */
-function expect(r: WorkerResult, what: string, resources: number, invokes: number): WorkerResult {
-    if (r.resources !== resources || r.invokes !== invokes) {
-        throw new CommandError(
-            `${what} declared ${r.resources} resources and ${r.invokes} invokes, expected ${resources} and ${invokes}`,
-        );
-    }
-    return r;
-}
-
-interface StartupResult {
-    mode: StartupMode;
-    label: string;
-    wallMs: number;
-    cpuMs: number;
-    peakRssMb: number;
-}
-
-/** Loads and evaluates the dev stack from a fresh process in each setup. */
-function measureStartup(runs: number, out: string): StartupResult[] {
-    const samples = new Map<StartupMode, WorkerResult[]>(STARTUP_MODES.map((m) => [m.mode, []]));
-    const worker = path.join(out, "bench", "worker.js");
+async function measureStartup(runs: number, out: string, work: string): Promise<StartupResult[]> {
+    const files = stackFileConfig({ stack: "dev", root: ROOT });
+    // What the dev stack declares, as the capture sees it: every setup must declare the same.
+    const expected = await captureStack({ stack: "dev" });
+    const chosen = runtimeSetup(ROOT);
+    const setups: { setup: string; runtime: RuntimeSetup; program?: string }[] = [
+        {
+            setup: "ts-node, type-checking (Pulumi's default, typescript: true)",
+            runtime: { nodeArgs: [], typescript: true, tsconfig: chosen.tsconfig },
+        },
+        { setup: `Pulumi.yaml's setup: node ${describeSetup(chosen)}`, runtime: chosen },
+        {
+            setup: "precompiled JavaScript (tsc, then main: bin/index.js, typescript: false)",
+            runtime: { nodeArgs: [], typescript: false },
+            program: path.join(out, "index.js"),
+        },
+    ];
+    const samples = setups.map(() => [] as RuntimeRunResult[]);
     for (let i = 0; i < runs; i++) {
-        for (const { mode, nodeArgs } of STARTUP_MODES) {
-            const program =
-                mode === "js" ? path.join(out, "index.js") : path.join(ROOT, "index.ts");
-            const r = runWorkerAt(
-                worker,
-                { kind: "startup", mode, program, root: ROOT, stack: "dev" },
-                nodeArgs,
-            );
-            samples.get(mode)?.push(expect(r, `dev stack (${mode})`, 15, 2));
-        }
-    }
-    return STARTUP_MODES.map(({ mode, label }) => {
-        const list = samples.get(mode) ?? [];
-        return {
-            mode,
-            label,
-            wallMs: median(list.map((r) => r.wallMs)),
-            cpuMs: median(list.map((r) => r.cpuMs)),
-            peakRssMb: median(list.map((r) => r.peakRssMb)),
-        };
-    });
-}
-
-interface Growth {
-    from: number;
-    to: number;
-    wallFactor: number;
-    wallPer10x: number;
-    cpuFactor: number;
-    cpuPer10x: number;
-}
-
-interface Target {
-    target: string;
-    value: number;
-    limit: number;
-    ok: boolean;
-}
-
-function summarize(
-    results: SizeResult[],
-    startup: StartupResult[],
-): { growth: Growth[]; targets: Target[] } {
-    console.log(
-        "\n| services | wall ms | CPU ms | peak RSS MB | baseline wall ms | baseline peak RSS MB | wall vs baseline | RSS vs baseline |",
-    );
-    console.log("|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for (const r of results) {
-        console.log(
-            `| ${r.services} | ${round(r.wallMs)} | ${round(r.cpuMs)} | ${round(r.peakRssMb)} | ${round(r.baselineWallMs)} | ${round(r.baselinePeakRssMb)} | ${(r.wallMs / r.baselineWallMs).toFixed(2)}x | ${(r.peakRssMb / r.baselinePeakRssMb).toFixed(2)}x |`,
-        );
-    }
-    const growth: Growth[] = [];
-    results.forEach((r, i) => {
-        const prev = results[i - 1];
-        if (prev === undefined) {
-            return;
-        }
-        const wall = r.wallMs / prev.wallMs;
-        const cpu = r.cpuMs / prev.cpuMs;
-        // Normalized to a 10x step so 100 → 500 compares with the others.
-        const steps = Math.log10(r.services / prev.services);
-        growth.push({
-            from: prev.services,
-            to: r.services,
-            wallFactor: round(wall, 2),
-            wallPer10x: round(wall ** (1 / steps), 2),
-            cpuFactor: round(cpu, 2),
-            cpuPer10x: round(cpu ** (1 / steps), 2),
-        });
-    });
-    console.log("\ngrowth (wall; CPU is steadier on a shared machine):");
-    for (const g of growth) {
-        console.log(
-            `  ${g.from} → ${g.to} services: wall ${g.wallFactor}x (${g.wallPer10x}x per 10x), CPU ${g.cpuFactor}x (${g.cpuPer10x}x per 10x)`,
-        );
-    }
-    console.log("\nstartup (dev stack, fresh process, load + evaluate):");
-    for (const s of startup) {
-        console.log(
-            `  ${s.label}: ${round(s.wallMs)} ms wall, ${round(s.cpuMs)} ms CPU, ${round(s.peakRssMb)} MB`,
-        );
-    }
-
-    const targets: Target[] = [];
-    const at = (n: number) => results.find((r) => r.services === n);
-    const r500 = at(500);
-    const r100 = at(100);
-    if (r500 !== undefined) {
-        targets.push(check("500 services: wall ms", r500.wallMs, TARGET.wallMs500));
-        targets.push(check("500 services: peak RSS MB", r500.peakRssMb, TARGET.peakRssMb500));
-    }
-    if (r500 !== undefined && r100 !== undefined) {
-        targets.push(
-            check("wall 500 / wall 100", r500.wallMs / r100.wallMs, TARGET.growth100to500),
-        );
-    }
-    for (const r of [r100, r500]) {
-        if (r !== undefined) {
-            targets.push(
-                check(
-                    `${r.services} services: wall vs baseline`,
-                    r.wallMs / r.baselineWallMs,
-                    TARGET.vsBaseline,
+        for (const [j, s] of setups.entries()) {
+            const r = await runUnderRuntime({
+                root: ROOT,
+                project: PROJECT,
+                stack: "dev",
+                config: files.values,
+                secretKeys: files.secretKeys,
+                program: s.program,
+                setup: s.runtime,
+                workDir: work,
+            });
+            samples[j]?.push(
+                expect(
+                    r,
+                    `dev stack (${s.setup})`,
+                    expected.resources.length,
+                    expected.invokes.length,
                 ),
             );
         }
     }
-    console.log("\ntargets:");
-    for (const t of targets) {
-        console.log(`  ${t.ok ? "met   " : "MISSED"} ${t.target}: ${t.value} (limit ${t.limit})`);
-    }
-    return { growth, targets };
-}
-
-function check(target: string, value: number, limit: number): Target {
-    return { target, value: round(value, 2), limit, ok: value <= limit };
-}
-
-function median(values: number[]): number {
-    const sorted = [...values].sort((a, b) => a - b);
-    const mid = Math.floor(sorted.length / 2);
-    return sorted.length % 2 === 1
-        ? (sorted[mid] ?? NaN)
-        : ((sorted[mid - 1] ?? NaN) + (sorted[mid] ?? NaN)) / 2;
-}
-
-/** `o` with every number rounded to a whole unit, for results.json. */
-function roundNumbers<T extends object>(o: T): T {
-    return Object.fromEntries(
-        Object.entries(o).map(([k, v]) => [k, typeof v === "number" ? round(v) : v]),
-    ) as T;
-}
-
-function round(v: number, digits = 0): number {
-    const f = 10 ** digits;
-    return Math.round(v * f) / f;
+    return setups.map((s, j) => {
+        const list = samples[j] ?? [];
+        return {
+            setup: s.setup,
+            wallMs: spread(list.map((r) => r.wallMs)),
+            cpuMs: spread(list.map((r) => r.cpuMs)),
+            peakRssMb: spread(list.map((r) => r.peakRssMb)),
+        };
+    });
 }
 
 if (require.main === module) {

@@ -1,22 +1,17 @@
 /**
- * One measured evaluation in a fresh process: `node <out>/bench/worker.js '<spec JSON>'`, where
+ * One capture-only evaluation in a fresh process: `node <out>/bench/worker.js '<spec JSON>'`, where
  * `<out>` is the bench's compiled copy of the project (see `bench/run.ts`). It prints one JSON line:
  * wall time since the process started, CPU time of the whole process, peak RSS, and what the
  * evaluation declared (so the runner can check it).
  *
- * - `eval`: `captureStack` (the capture `npm run plan` uses) on a generated config, for the
- *   precompiled program or the flat baseline.
- * - `startup`: the dev stack, loaded the way Pulumi's Node.js runtime loads a program: ts-node with
- *   type-checking (its default), ts-node transpile-only, or precompiled JavaScript.
+ * This is `captureStack` (the capture `npm run plan` uses) on a generated config, for the
+ * precompiled program or the flat baseline: Pulumi's mock runtime, `Error.stackTraceLimit = 0`
+ * while the program declares, no `source-map-support`. The bench reports it apart from the
+ * headline (`captureOnly` in results.json); what a preview pays is measured by `runtimeHost.ts`.
  */
 import * as fs from "fs";
-import * as path from "path";
-import { captureStack, stackFileConfig } from "../capture";
-import { runCapture } from "../capture/engine";
-import { PROJECT } from "../config/schema";
+import { captureStack } from "../capture";
 import type { Capture } from "../capture";
-
-export type StartupMode = "typecheck" | "transpile" | "js";
 
 export interface EvalSpec {
     kind: "eval";
@@ -30,17 +25,6 @@ export interface EvalSpec {
     /** Where to write the captured resources, for the runner's equivalence check. */
     dumpFile?: string;
 }
-
-export interface StartupSpec {
-    kind: "startup";
-    mode: StartupMode;
-    /** `index.ts` of the checkout for the ts-node modes, `<out>/index.js` for `js`. */
-    program: string;
-    root: string;
-    stack: string;
-}
-
-export type WorkerSpec = EvalSpec | StartupSpec;
 
 export interface WorkerResult {
     /** Since the process started (node's time origin) until the evaluation finished. */
@@ -56,9 +40,9 @@ export interface WorkerResult {
 }
 
 async function main(): Promise<void> {
-    const spec = JSON.parse(process.argv[2] ?? "") as WorkerSpec;
+    const spec = JSON.parse(process.argv[2] ?? "") as EvalSpec;
     const started = performance.now();
-    const capture = spec.kind === "eval" ? await evaluate(spec) : await startup(spec);
+    const capture = await evaluate(spec);
     const evalMs = performance.now() - started;
     const wallMs = performance.now();
     const cpu = process.cpuUsage();
@@ -72,7 +56,7 @@ async function main(): Promise<void> {
         invokes: capture.invokes.length,
         types: countTypes(capture),
     };
-    if (spec.kind === "eval" && spec.dumpFile !== undefined) {
+    if (spec.dumpFile !== undefined) {
         fs.writeFileSync(spec.dumpFile, JSON.stringify(capture.resources));
     }
     process.stdout.write(`${JSON.stringify(result)}\n`);
@@ -81,53 +65,6 @@ async function main(): Promise<void> {
 function evaluate(spec: EvalSpec): Promise<Capture> {
     const config = JSON.parse(fs.readFileSync(spec.configFile, "utf8")) as Record<string, unknown>;
     return captureStack({ stack: spec.stack, config, program: spec.program, root: spec.root });
-}
-
-/**
- * Loads the program as the chosen setup does, then evaluates it with the capture engine directly
- * (`captureStack` would register its own transpile-only ts-node):
- * - `typecheck`: registers ts-node with the options `@pulumi/pulumi/cmd/run` uses by default (the
- *   project's ts-node and typescript, its tsconfig, type-checking);
- * - `transpile`: the hook comes from node's own arguments (`--require
- *   ts-node/register/transpile-only`), as `Pulumi.yaml`'s `nodeargs` gives it;
- * - `js`: plain node on the compiled program.
- */
-function startup(spec: StartupSpec): Promise<Capture> {
-    if (spec.mode === "transpile" && require.extensions[".ts"] === undefined) {
-        throw new Error(
-            "startup mode transpile needs node --require ts-node/register/transpile-only",
-        );
-    }
-    if (spec.mode === "typecheck") {
-        const tsconfig = path.join(spec.root, "tsconfig.json");
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const ts = require("typescript") as typeof import("typescript");
-        const parsed = ts.parseConfigFileTextToJson(tsconfig, fs.readFileSync(tsconfig, "utf8"));
-        const own = (parsed.config as { compilerOptions?: object }).compilerOptions ?? {};
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        (require("ts-node") as typeof import("ts-node")).register({
-            compiler: "typescript",
-            transpileOnly: false,
-            project: tsconfig,
-            skipProject: false,
-            compilerOptions: {
-                target: "ES2020",
-                module: "nodenext",
-                moduleResolution: "nodenext",
-                sourceMap: "true",
-                ...own,
-            },
-        });
-    }
-    const files = stackFileConfig({ stack: spec.stack, root: spec.root });
-    return runCapture({
-        project: PROJECT,
-        stack: spec.stack,
-        config: files.values,
-        secretKeys: files.secretKeys,
-        program: spec.program,
-        preview: true,
-    });
 }
 
 function countTypes(capture: Capture): Record<string, number> {

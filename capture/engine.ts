@@ -84,6 +84,9 @@ class RecordingMonitor extends MockMonitor {
             outputs: {},
             protect: Boolean(req.getProtect()),
             retainOnDelete: Boolean(req.getRetainondelete()),
+            ...(req.getDeletebeforereplacedefined()
+                ? { deleteBeforeReplace: Boolean(req.getDeletebeforereplace()) }
+                : {}),
             dependsOn: [],
             dependsOnUrns: dependencyUrns(req),
         };

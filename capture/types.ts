@@ -42,6 +42,8 @@ export interface CapturedResource {
     outputs: Record<string, unknown>;
     protect: boolean;
     retainOnDelete: boolean;
+    /** The `deleteBeforeReplace` option as declared; absent when left to the provider's default. */
+    deleteBeforeReplace?: boolean;
     /** Logical names of the resources it depends on, explicitly and through inputs. */
     dependsOn: string[];
     dependsOnUrns: string[];

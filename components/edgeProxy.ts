@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { toLabels } from "./labels";
+import { toLabels, withRelease } from "./labels";
 import { RegistryImage } from "./registryImage";
 
 /** Where the proxy's configuration is written inside its container (the official image's path). */
@@ -69,7 +69,9 @@ export class EdgeProxy extends pulumi.ComponentResource {
                 networksAdvanced: [{ name: args.networkName }],
                 restart: "always",
                 memory: args.memoryMb,
-                labels: toLabels(args.labels),
+                // Its host ports are fixed: a new proxy can only start once the old one is gone.
+                // It is replaced only when the routes change, never by a service's release.
+                labels: toLabels(withRelease(args.labels, "delete-first: owns the host ports")),
             },
             { parent: this },
         );

@@ -4,8 +4,17 @@ export type {
     DatabaseEndpoint,
     ExternalDatabaseArgs,
 } from "./databaseEndpoint";
+export { EdgeProxy, haproxyConfig, HAPROXY_CONFIG } from "./edgeProxy";
+export type { EdgeProxyArgs, EdgeProxyRoute } from "./edgeProxy";
+export { RELEASE_LABEL } from "./labels";
 export { Microservice } from "./microservice";
-export type { MicroserviceArgs, MicroservicePort } from "./microservice";
+export type {
+    MicroserviceArgs,
+    MicroserviceImage,
+    MicroservicePort,
+    ReleaseStrategy,
+    ServiceHealthcheck,
+} from "./microservice";
 export { PostgresDatabase, PGDATA } from "./postgresDatabase";
 export type { HealthcheckArgs, PostgresDatabaseArgs } from "./postgresDatabase";
 export { RegistryImage } from "./registryImage";

@@ -3,9 +3,10 @@ import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as path from "path";
 import { contextTag } from "../lib/buildContext";
+import { durationSeconds } from "../lib/duration";
 import { RESERVED_ENV } from "../lib/databaseEnv";
 import type { DatabaseEndpoint } from "./databaseEndpoint";
-import { toLabels } from "./labels";
+import { toLabels, withRelease } from "./labels";
 import { RegistryImage } from "./registryImage";
 
 export interface MicroservicePort {
@@ -51,7 +52,11 @@ export type MicroserviceImage =
 
 export interface MicroserviceArgs {
     image: MicroserviceImage;
-    containerName: pulumi.Input<string>;
+    /**
+     * A fixed container name. Default: named by the engine, so a release can start the new
+     * container next to the old one; a fixed name makes every release delete-first (downtime).
+     */
+    containerName?: pulumi.Input<string>;
     /** Network to join; the service is reachable there by `alias`. */
     networkName: pulumi.Input<string>;
     alias: string;
@@ -70,7 +75,23 @@ export interface MicroserviceArgs {
     command?: pulumi.Input<string>[];
     memoryMb?: number;
     labels?: pulumi.Input<Record<string, string>>;
+    /** Health check; a new container counts as started only once it passes. */
+    healthcheck?: ServiceHealthcheck;
+    /** Seconds a replaced container gets to finish in-flight requests. Default 10. */
+    stopGraceSeconds?: number;
 }
+
+export interface ServiceHealthcheck {
+    /** Docker's form: `["CMD", …]` or `["CMD-SHELL", "…"]`. */
+    test: string[];
+    interval: string;
+    timeout: string;
+    retries: number;
+    startPeriod: string;
+}
+
+/** How a release replaces this service's container, and why. */
+export type ReleaseStrategy = { createFirst: true } | { createFirst: false; why: string };
 
 /**
  * One application service: its image from the registry pinned by digest, and a container on the
@@ -83,6 +104,8 @@ export class Microservice extends pulumi.ComponentResource {
     public readonly containerName: pulumi.Output<string>;
     /** `http://<address>:<host port>` for each published port. */
     public readonly endpoints: pulumi.Output<string[]>;
+    /** Whether a release creates the new container first (zero downtime), or why not. */
+    public readonly release: ReleaseStrategy;
 
     constructor(name: string, args: MicroserviceArgs, opts?: pulumi.ComponentResourceOptions) {
         checkArgs(name, args);
@@ -90,6 +113,12 @@ export class Microservice extends pulumi.ComponentResource {
         const imageRef = declareImage(this, name, args.image);
         const ports = args.ports ?? [];
         const published = ports.filter((p) => p.host !== undefined);
+        this.release = releaseStrategy(args, published);
+        const labels = withRelease(
+            args.labels,
+            this.release.createFirst ? "create-first" : `delete-first: ${this.release.why}`,
+        );
+        const hc = args.healthcheck;
         const container = new docker.Container(
             `${name}-container`,
             {
@@ -106,9 +135,27 @@ export class Microservice extends pulumi.ComponentResource {
                 restart: args.restart ?? "always",
                 command: args.command,
                 memory: args.memoryMb,
-                labels: toLabels(args.labels),
+                labels: toLabels(labels),
+                healthcheck: hc && {
+                    tests: hc.test,
+                    interval: hc.interval,
+                    timeout: hc.timeout,
+                    retries: hc.retries,
+                    startPeriod: hc.startPeriod,
+                },
+                // Created only once healthy: a release that never becomes healthy fails here,
+                // before the old container is touched.
+                wait: hc !== undefined,
+                waitTimeout: hc && waitTimeoutSeconds(hc),
+                destroyGraceSeconds: args.stopGraceSeconds ?? 10,
             },
-            { parent: this, dependsOn: args.database.readyAfter },
+            {
+                parent: this,
+                dependsOn: args.database.readyAfter,
+                // The provider replaces containers delete-first; without a fixed name or host
+                // port the new one can start (and pass its check) while the old one serves.
+                deleteBeforeReplace: this.release.createFirst ? false : undefined,
+            },
         );
         this.imageRef = imageRef;
         this.containerName = container.name;
@@ -224,6 +271,30 @@ function checkArgs(name: string, args: MicroserviceArgs): void {
     if (errors.length > 0) {
         throw new Error(`Microservice ${name}: ${errors.join("; ")}`);
     }
+}
+
+function releaseStrategy(args: MicroserviceArgs, published: MicroservicePort[]): ReleaseStrategy {
+    if (args.containerName !== undefined) {
+        return { createFirst: false, why: "fixed container name" };
+    }
+    if (published.length > 0) {
+        const p = published[0] as MicroservicePort;
+        return {
+            createFirst: false,
+            why: `publishes host port ${p.host}/${p.protocol ?? "tcp"} itself`,
+        };
+    }
+    return { createFirst: true };
+}
+
+/** Long enough for the start period plus every retry, so `wait` fails only on a real failure. */
+function waitTimeoutSeconds(hc: ServiceHealthcheck): number {
+    return (
+        Math.ceil(
+            durationSeconds(hc.startPeriod) +
+                hc.retries * (durationSeconds(hc.interval) + durationSeconds(hc.timeout)),
+        ) + 10
+    );
 }
 
 /** A port bound to every interface is reached on the Docker host as `localhost`. */

@@ -5,7 +5,7 @@ import * as path from "path";
 import { contextTag } from "../lib/buildContext";
 import { DURATION_PATTERN, durationSeconds } from "../lib/duration";
 import type { DatabaseClientSettings, DatabaseEndpoint } from "./databaseEndpoint";
-import { toLabels } from "./labels";
+import { toLabels, withRelease } from "./labels";
 
 /** Where Postgres keeps its data inside the container (the official image's `PGDATA`). */
 export const PGDATA = "/var/lib/postgresql/data";
@@ -93,6 +93,10 @@ export class PostgresDatabase extends pulumi.ComponentResource {
         const hostPort = args.hostPort ?? port;
         const bindAddress = args.bindAddress ?? "127.0.0.1";
         const labels = toLabels(args.labels);
+        // Never created first: two Postgres on one data directory corrupt it.
+        const containerLabels = toLabels(
+            withRelease(args.labels, "delete-first: database restart (one data directory)"),
+        );
         const buildArgs = {
             BASE_IMAGE: args.baseImage ?? "postgres:14",
             TZ: args.timezone ?? "UTC",
@@ -160,7 +164,7 @@ export class PostgresDatabase extends pulumi.ComponentResource {
                 waitTimeout: waitTimeoutSeconds(args.healthcheck),
                 restart: "unless-stopped",
                 memory: args.memoryMb,
-                labels,
+                labels: containerLabels,
             },
             { parent: this, protect },
         );

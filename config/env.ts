@@ -58,3 +58,29 @@ function requireService(cfg: StackConfig, key: string): ServiceConfig {
     }
     return svc;
 }
+
+/**
+ * Docker's form of a service's health check. `http` checks the first container port with curl,
+ * wget or python3, whichever the image has (the first that exists decides).
+ */
+export function healthcheckTest(svc: ServiceConfig): string[] | undefined {
+    const hc = svc.healthcheck;
+    if (hc === undefined) {
+        return undefined;
+    }
+    if (hc.command !== undefined) {
+        return ["CMD", ...hc.command];
+    }
+    const url = `http://127.0.0.1:${svc.ports[0]?.container ?? 80}${hc.http ?? "/"}`;
+    const probe = [
+        `curl -fsS -o /dev/null '${url}'`,
+        `wget -q -O /dev/null '${url}'`,
+        `python3 -c 'import sys,urllib.request; urllib.request.urlopen(sys.argv[1], timeout=5)' '${url}'`,
+    ];
+    return [
+        "CMD-SHELL",
+        probe
+            .map((cmd) => `if command -v ${cmd.split(" ")[0]} >/dev/null; then ${cmd}; exit $?; fi`)
+            .join("; ") + "; exit 1",
+    ];
+}

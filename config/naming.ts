@@ -1,6 +1,5 @@
 /** Names of images, containers and networks, and the labels every resource carries. */
 import { gitlabRepository } from "../lib/imageRef";
-import { defaultContainerName } from "./validate";
 import { PROJECT, type StackConfig } from "./schema";
 
 /**
@@ -29,8 +28,9 @@ export function dbRepository(cfg: StackConfig, image: string): string {
         : gitlabRepository({ ...cfg.registry, image });
 }
 
-export const containerName = (cfg: StackConfig, key: string): string =>
-    cfg.services[key]?.containerName ?? defaultContainerName(cfg.namePrefix, key);
+/** A service's fixed container name, if the stack insists on one (releases then have downtime). */
+export const containerName = (cfg: StackConfig, key: string): string | undefined =>
+    cfg.services[key]?.containerName;
 export const networkName = (cfg: StackConfig): string => `${cfg.namePrefix}-net`;
 
 /** Label keys every container, volume and network carries (the policy pack checks them). */

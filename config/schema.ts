@@ -155,6 +155,47 @@ export const buildSchema = z
     })
     .strict();
 
+/**
+ * A service's health check: `http` (a path the service answers 2xx/3xx on, checked on its first
+ * container port with curl, wget or python3, whichever the image has) or `command` (run in the
+ * container; exit 0 is healthy). A release waits until the new container passes it.
+ */
+export const serviceHealthcheckSchema = z
+    .object({
+        http: nonEmpty(1024)
+            .regex(/^\/[A-Za-z0-9._~!$&()*+,;=:@%/?-]*$/, "must be a path starting with /")
+            .optional(),
+        command: z
+            .array(text(), { error: "must be a list" })
+            .min(1, "must not be empty")
+            .optional(),
+        interval: duration().default("2s"),
+        timeout: duration().default("2s"),
+        retries: z
+            .number({ error: "must be an integer" })
+            .int("must be an integer")
+            .min(1, "must be 1-100")
+            .max(100, "must be 1-100")
+            .default(3),
+        startPeriod: duration().default("30s"),
+    })
+    .strict()
+    .refine((h) => (h.http === undefined) !== (h.command === undefined), {
+        error: "must have exactly one of http, command",
+    });
+
+/** The edge proxy that owns published host ports, so releases never move them. */
+export const proxySchema = z
+    .object({
+        /** An image with `haproxy` on the PATH: the official `haproxy:<version>`. */
+        image: nonEmpty(255).regex(
+            /^[a-z0-9][a-z0-9._/:-]*:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/,
+            "must be an image reference with a tag, like haproxy:3.0.6",
+        ),
+        memoryMb: memoryMb().optional(),
+    })
+    .strict();
+
 export const serviceSchema = z
     .object({
         /**
@@ -194,6 +235,14 @@ export const serviceSchema = z
         memoryMb: memoryMb().optional(),
         /** Replaces the image's command. */
         command: z.array(text(), { error: "must be a list" }).optional(),
+        healthcheck: serviceHealthcheckSchema.optional(),
+        /** How long a replaced container gets to finish in-flight requests before it is killed. */
+        stopGraceSeconds: z
+            .number({ error: "must be an integer" })
+            .int("must be an integer")
+            .min(0, "must be 0-3600")
+            .max(3600, "must be 0-3600")
+            .default(10),
     })
     .strict();
 
@@ -321,6 +370,8 @@ export const stackConfigSchema = z
             .default("UTC"),
         /** Required when any image is pulled from or pushed to a registry. */
         registry: registrySchema.optional(),
+        /** Set it to publish the services' TCP host ports through the edge proxy. */
+        proxy: proxySchema.optional(),
         database: databaseSchema,
         services: z
             .record(
@@ -340,6 +391,8 @@ export const stackConfigSchema = z
     })
     .strict();
 
+export type ServiceHealthcheckConfig = z.output<typeof serviceHealthcheckSchema>;
+export type ProxyConfig = z.output<typeof proxySchema>;
 export type BuildConfig = z.output<typeof buildSchema>;
 export type PortConfig = z.output<typeof portSchema>;
 export type ServiceConfig = z.output<typeof serviceSchema>;

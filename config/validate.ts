@@ -182,6 +182,11 @@ function crossCheck(config: StackConfig, raw: Record<string, unknown>): string[]
         if (svc.build === undefined && svc.tag === undefined) {
             errors.push(`${at}.tag is required for a pulled image`);
         }
+        if (svc.healthcheck?.http !== undefined && svc.ports.length === 0) {
+            errors.push(
+                `${at}.healthcheck.http needs a port to check: give ${at}.ports (the first container port is checked)`,
+            );
+        }
         const prefix = envVarPrefix(key);
         const clash = prefixes.get(prefix);
         if (clash !== undefined) {
@@ -295,7 +300,10 @@ function hostPortClashes(config: StackConfig): string[] {
     return errors;
 }
 
-/** Container names, defaults included, compared as Docker's DNS compares them: ignoring case. */
+/**
+ * Container names compared as Docker's DNS compares them, ignoring case: the DB's (default
+ * included) and the services' fixed ones (a service without one is named by the engine).
+ */
 function containerNameClashes(config: StackConfig): string[] {
     const seen = new Map<string, string>();
     const errors: string[] = [];
@@ -312,17 +320,12 @@ function containerNameClashes(config: StackConfig): string[] {
         claim(config.database.containerName, `${PROJECT}:database.containerName`);
     }
     for (const [key, svc] of Object.entries(config.services)) {
-        claim(
-            svc.containerName ?? defaultContainerName(config.namePrefix, key),
-            `${servicePath(key)}.containerName`,
-        );
+        if (svc.containerName !== undefined) {
+            claim(svc.containerName, `${servicePath(key)}.containerName`);
+        }
     }
     return errors;
 }
-
-/** A service's container name unless the stack names it. */
-export const defaultContainerName = (prefix: string, key: string): string =>
-    `${prefix}-${key.toLowerCase()}`;
 
 function checkSecretEnvShape(value: unknown, errors: string[]): Record<string, string[]> {
     if (value === undefined) {
@@ -431,6 +434,10 @@ function formatIssue(
     }
     if (issue.code === "invalid_union" && issue.path.join(".") === "database.mode") {
         return [`${at} must be container or external, got ${shown(issue.path, modeOf(raw))}`];
+    }
+    if (issue.code === "custom" && typeof input === "object" && input !== null) {
+        // A rule over a whole object: the value would only repeat the key's contents.
+        return [`${at} ${issue.message}`];
     }
     return [`${at} ${issue.message}, got ${shown(issue.path, input)}`];
 }

@@ -1,7 +1,12 @@
 /**
- * The compose file, read with `yaml`'s Document API so every value keeps the line it came from,
- * and interpolated as compose does (`interpolate.ts`). Anchors, aliases and `<<` merge keys are
- * resolved; keys are not interpolated (compose does not either).
+ * The compose file, read with `yaml`'s Document API so every value keeps the file and line it came
+ * from, interpolated as docker-compose 1.29 does (`interpolate.ts`), with `extends` resolved
+ * (`extends.ts`). Anchors, aliases and `<<` merge keys are resolved; keys are not interpolated, and
+ * neither is anything outside `services`, `volumes`, `networks`, `secrets` and `configs` (compose
+ * does not read `x-` blocks, except through the anchors that bring them into a service).
+ *
+ * A message about a value never shows the value: it names the file, line and key, and shows the
+ * `${…}` expression only when the value is not secret.
  */
 import * as path from "path";
 import {
@@ -15,22 +20,40 @@ import {
     parseDocument,
     YAMLMap,
 } from "yaml";
-import { interpolate, InterpolationError, Lookup } from "./interpolate";
-import { ImportError } from "./report";
+import { carriesCredentials, looksSecret } from "../lib/secretNames";
+import { resolveExtends } from "./extends";
 import { readText } from "./files";
+import { interpolate, InterpolationError, Lookup } from "./interpolate";
+import { ImportError, Origin } from "./report";
 
 export type Path = readonly (string | number)[];
+
+/** What the import knows about one node: where it is, and its text before interpolation. */
+export interface NodeInfo {
+    file: string;
+    line?: number;
+    /** A string scalar's text before interpolation, e.g. `${DB_PORT_IN}:${DB_PORT_OUT}`. */
+    raw?: string;
+    /** The source text of a plain (unquoted, untagged) scalar, e.g. `0022`. */
+    plain?: string;
+}
 
 export interface ComposeFile {
     /** The file as messages name it (relative to its own folder: its base name). */
     label: string;
     dir: string;
-    /** The interpolated document as plain data. */
+    /** The interpolated document as plain data, `extends` resolved. */
     data: Record<string, unknown>;
+    /** Every compose file read (this one first, then those `extends` names), as labels. */
+    files: string[];
     /** Line of the node at `path`, e.g. `["services", "database", "ports", 0]`. */
     lineOf(path: Path): number | undefined;
+    /** File and line of the node at `path` (an inherited value names the file it is in). */
+    originOf(path: Path): Origin | undefined;
     /** The text of a scalar before interpolation, e.g. `${DB_PORT_IN}:${DB_PORT_OUT}`. */
     rawOf(path: Path): string | undefined;
+    /** The source text of a plain scalar (`0022`), for what YAML 1.1 makes of it. */
+    plainOf(path: Path): string | undefined;
 }
 
 /** `services.database.ports[0]` */
@@ -40,33 +63,128 @@ export function pathText(p: Path): string {
         .join("");
 }
 
+/** The sections compose 1.29 interpolates. */
+const INTERPOLATED = new Set(["services", "volumes", "networks", "secrets", "configs"]);
+
+/** Node infos of one file: per service (so `extends` can copy them), and for the rest. */
+export class Infos {
+    readonly top = new Map<string, NodeInfo>();
+    readonly services = new Map<string, Map<string, NodeInfo>>();
+
+    get(p: Path): NodeInfo | undefined {
+        const svc = serviceOf(p);
+        return svc === undefined
+            ? this.top.get(pathText(p))
+            : this.services.get(svc)?.get(pathText(p.slice(2)));
+    }
+
+    set(p: Path, info: NodeInfo): void {
+        const svc = serviceOf(p);
+        if (svc === undefined) {
+            this.top.set(pathText(p), info);
+            return;
+        }
+        let map = this.services.get(svc);
+        if (map === undefined) {
+            map = new Map();
+            this.services.set(svc, map);
+        }
+        map.set(pathText(p.slice(2)), info);
+    }
+}
+
+function serviceOf(p: Path): string | undefined {
+    return p[0] === "services" && typeof p[1] === "string" ? p[1] : undefined;
+}
+
+/** One compose file parsed and interpolated, before `extends`. */
+export interface ParsedCompose {
+    label: string;
+    file: string;
+    data: Record<string, unknown>;
+    infos: Infos;
+}
+
 /**
- * Reads and interpolates a compose file. `envLabel` names the file the variables come from, for
- * the message about an unset one.
+ * Reads and interpolates a compose file and resolves `extends`. `envLabel` names the file the
+ * variables come from, for the message about an unset one.
  */
 export function readComposeFile(file: string, lookup: Lookup, envLabel: string): ComposeFile {
-    const label = path.basename(file);
-    const text = readText(file, file, "compose file");
+    const dir = path.dirname(file);
+    const main = parseComposeFile(file, path.basename(file), lookup, envLabel);
+    const parsed = new Map<string, ParsedCompose>([[path.resolve(file), main]]);
+    const files = [main.label];
+    const read = (other: string): ParsedCompose => {
+        const abs = path.resolve(other);
+        let p = parsed.get(abs);
+        if (p === undefined) {
+            p = parseComposeFile(abs, path.relative(dir, abs), lookup, envLabel, "extends file");
+            parsed.set(abs, p);
+            files.push(p.label);
+        }
+        return p;
+    };
+    const { data, infos } = resolveExtends(main, dir, read);
+    return {
+        label: main.label,
+        dir,
+        data,
+        files,
+        lineOf: (p) => infos.get(p)?.line,
+        originOf: (p) => {
+            const info = infos.get(p);
+            return info === undefined ? undefined : { file: info.file, line: info.line };
+        },
+        rawOf: (p) => infos.get(p)?.raw,
+        plainOf: (p) => infos.get(p)?.plain,
+    };
+}
+
+/** One file: parsed, walked (aliases and merge keys resolved) and interpolated. */
+export function parseComposeFile(
+    file: string,
+    label: string,
+    lookup: Lookup,
+    envLabel: string,
+    what = "compose file",
+): ParsedCompose {
+    const text = readText(file, what === "compose file" ? file : label, what);
     const lineCounter = new LineCounter();
     const doc = parseDocument(text, { lineCounter });
     const [first] = doc.errors;
     if (first !== undefined) {
         throw new ImportError(`${label} is not valid YAML: ${firstLine(first.message)}`);
     }
-    const lines = new Map<string, number>();
-    const raws = new Map<string, string>();
+    const infos = new Infos();
     const lineAt = (node: YamlNode) =>
         node.range ? lineCounter.linePos(node.range[0]).line : undefined;
+    /**
+     * Keys a map sets itself, while its `<<` merges are walked: what a merge brings for them is
+     * not what compose uses, so it must not be where their lines and raw texts come from.
+     */
+    const shadowed: string[] = [];
+    const isShadowed = (p: Path) => {
+        const text = pathText(p);
+        return shadowed.some(
+            (s) => text === s || text.startsWith(`${s}.`) || text.startsWith(`${s}[`),
+        );
+    };
+    const note = (p: Path, extra: Omit<NodeInfo, "file">) => {
+        if (shadowed.length > 0 && isShadowed(p)) {
+            return;
+        }
+        const prev = infos.get(p);
+        infos.set(p, { file: label, ...prev, ...extra, line: prev?.line ?? extra.line });
+    };
 
     const walk = (node: unknown, p: Path): unknown => {
         if (isAlias(node)) {
             return walk(node.resolve(doc as Document), p);
         }
-        const key = pathText(p);
         if (node !== null && typeof node === "object" && "range" in node) {
             const line = lineAt(node as YamlNode);
-            if (line !== undefined && !lines.has(key)) {
-                lines.set(key, line);
+            if (line !== undefined) {
+                note(p, { line });
             }
         }
         if (isMap(node)) {
@@ -76,21 +194,24 @@ export function readComposeFile(file: string, lookup: Lookup, envLabel: string):
             return node.items.map((item, i) => walk(item, [...p, i]));
         }
         if (isScalar(node)) {
+            if (node.type === "PLAIN" && node.tag === undefined && node.source !== undefined) {
+                note(p, { plain: node.source });
+            }
             if (typeof node.value !== "string") {
                 return node.value;
             }
-            raws.set(key, node.value);
+            note(p, { raw: node.value });
+            if (!INTERPOLATED.has(String(p[0]))) {
+                return node.value;
+            }
             try {
                 return interpolate(node.value, lookup);
             } catch (e) {
                 if (!(e instanceof InterpolationError)) {
                     throw e;
                 }
-                const at = `${label}:${lines.get(key) ?? "?"}: ${key}`;
                 throw new ImportError(
-                    e.message.endsWith("is not set")
-                        ? `${at} uses ${e.expression}, which is not set in ${envLabel} (compose would substitute an empty string); set ${e.variable} there or write \${${e.variable}:-default}`
-                        : `${at}: ${e.message}`,
+                    interpolationMessage(e, `${label}:${infos.get(p)?.line ?? "?"}`, p, node.value, envLabel),
                 );
             }
         }
@@ -107,12 +228,14 @@ export function readComposeFile(file: string, lookup: Lookup, envLabel: string):
                 continue;
             }
             const keyLine = isScalar(pair.key) ? lineAt(pair.key) : undefined;
-            if (keyLine !== undefined) {
-                lines.set(pathText([...p, k]), keyLine);
+            if (keyLine !== undefined && !(shadowed.length > 0 && isShadowed([...p, k]))) {
+                infos.set([...p, k], { file: label, line: keyLine });
             }
             out[k] = walk(pair.value, [...p, k]);
         }
         // `<<: *base` fills in what the map does not set itself.
+        const own = Object.keys(out).map((k) => pathText([...p, k]));
+        shadowed.push(...own);
         for (const m of merges) {
             const sources = isSeq(m) ? m.items : [m];
             for (const s of sources) {
@@ -126,6 +249,7 @@ export function readComposeFile(file: string, lookup: Lookup, envLabel: string):
                 }
             }
         }
+        shadowed.splice(shadowed.length - own.length, own.length);
         return out;
     };
 
@@ -137,13 +261,40 @@ export function readComposeFile(file: string, lookup: Lookup, envLabel: string):
     if (services === null || typeof services !== "object" || Array.isArray(services)) {
         throw new ImportError(`${label} has no services: map`);
     }
-    return {
-        label,
-        dir: path.dirname(file),
-        data: data as Record<string, unknown>,
-        lineOf: (p) => lines.get(pathText(p)),
-        rawOf: (p) => raws.get(pathText(p)),
-    };
+    return { label, file, data: data as Record<string, unknown>, infos };
+}
+
+/**
+ * The message for a `$` compose cannot substitute. It names the file, line and key; the value is
+ * never shown, and the `${…}` expression only when the value is not secret (a `$` in a password is
+ * more likely a literal than a variable, and the expression is then part of the password).
+ */
+function interpolationMessage(
+    e: InterpolationError,
+    at: string,
+    p: Path,
+    text: string,
+    envLabel: string,
+): string {
+    const key = pathText(p);
+    const last = p[p.length - 1];
+    const listName = typeof last === "number" ? text.split("=")[0] : undefined;
+    const secret =
+        looksSecret(String(typeof last === "number" ? (listName ?? "") : last)) ||
+        carriesCredentials(text);
+    if (secret) {
+        const why =
+            e.kind === "unset"
+                ? `a variable that is not set in ${envLabel} (compose would substitute an empty string)`
+                : e.kind === "required"
+                  ? "a required variable that is not set"
+                  : "a $ compose cannot read as a variable";
+        return `${at}: ${key} (a secret: its value is not shown) uses ${why}; write $$ for a literal $, or set the variable`;
+    }
+    if (e.kind === "unset") {
+        return `${at}: ${key} uses ${e.expression}, which is not set in ${envLabel} (compose would substitute an empty string); set ${e.variable} there or write \${${e.variable}:-default}`;
+    }
+    return `${at}: ${key}: ${e.message}`;
 }
 
 /** yaml's message without its code frame: `… at line 4, column 4`. */

@@ -1,15 +1,13 @@
 /**
- * `.env` and `env_file` files, read as compose 1.29 reads them: `dotenv` for the syntax (quotes,
- * inline `# comments`), `dotenv-expand` for `${VAR}` inside the file, resolved from the same file
- * only (compose does not look elsewhere). A reference to a variable the file does not set earlier
- * is an error, not an empty string.
+ * `.env` and `env_file` files, read as docker-compose 1.29 reads them (`dotenv.ts`: python-dotenv's
+ * syntax and its `${VAR}` / `${VAR:-default}` substitution, resolved from the same file only, as
+ * compose does without a shell environment). A `${VAR}` without a default naming a variable the
+ * file does not set earlier is an error, not an empty string; a `$` in any other form is kept.
  */
-import { parse } from "dotenv";
-import { expand } from "dotenv-expand";
 import { carriesCredentials, looksSecret } from "../lib/secretNames";
-import { references } from "./interpolate";
-import { ImportError } from "./report";
+import { dotenvReferences, parseDotenv, substituteDotenv } from "./dotenv";
 import { readText } from "./files";
+import { ImportError } from "./report";
 
 export interface EnvEntry {
     name: string;
@@ -19,18 +17,31 @@ export interface EnvEntry {
     line?: number;
     /**
      * A secret by name (`looksSecret`), by value (`carriesCredentials`: a password in a URL or
-     * connection string), or because it expands from a secret.
+     * connection string), because it expands from a secret, or because it holds a secret value.
      */
     secret: boolean;
     /** The secret variables it expands from, e.g. `POSTGRES_PASSWORD=${DB_PASSWORD}`. */
     expandsFrom: string[];
     /** For a compose `environment:` value: the `.env` lines it was substituted from. */
     via?: string;
+    /**
+     * For an unquoted number in compose's `environment:` map: its source text, when compose
+     * passes something else (`0022` → `18`).
+     */
+    numberSource?: string;
+}
+
+/** A `NAME` line without `=`: compose takes the value from its environment (`.env`, the shell). */
+export interface BareName {
+    name: string;
+    file: string;
+    line: number;
 }
 
 export interface EnvFile {
     label: string;
     entries: EnvEntry[];
+    bare: BareName[];
 }
 
 /** Reads one env file; `label` is how messages name it. */
@@ -45,71 +56,52 @@ export function readEnvFile(
         namedIn === undefined ? label : `${label} (named in ${namedIn})`,
         what,
     );
-    const raw = parse(text);
-    const lines = text.split(/\r?\n/);
-    const known = new Set<string>();
-    for (const [name, value] of Object.entries(raw)) {
-        for (const ref of unresolved(value)) {
-            if (!known.has(ref.name)) {
+    return envFileFromText(text, label);
+}
+
+/** The env file's entries, its later settings of a name replacing earlier ones (as compose). */
+export function envFileFromText(text: string, label: string): EnvFile {
+    const known = new Map<string, string | null>();
+    const entries = new Map<string, EnvEntry>();
+    const bare = new Map<string, BareName>();
+    const secret = new Set<string>();
+    for (const b of parseDotenv(text)) {
+        if (b.value === null) {
+            known.set(b.name, null);
+            entries.delete(b.name);
+            bare.set(b.name, { name: b.name, file: label, line: b.line });
+            continue;
+        }
+        const refs = dotenvReferences(b.value);
+        for (const ref of refs) {
+            if (ref.fallback === undefined && !known.has(ref.name)) {
                 throw new ImportError(
-                    `${label}:${lineOf(lines, name) ?? "?"}: ${name} uses ${ref.expression}, which is not set earlier in ${label} (compose would substitute an empty string)`,
+                    `${label}:${b.line}: ${b.name} uses ${ref.expression}, which is not set earlier in ${label} (compose would substitute an empty string)`,
                 );
             }
         }
-        known.add(name);
-    }
-    const processEnv: Record<string, string> = {};
-    const expanded = expand({ parsed: { ...raw }, processEnv }).parsed ?? {};
-    const secret = new Set<string>();
-    const expandsFrom = new Map<string, string[]>();
-    for (const [name, value] of Object.entries(raw)) {
-        const fromSecrets = references(value).filter((ref) => secret.has(ref));
-        if (
-            looksSecret(name) ||
-            carriesCredentials(expanded[name] ?? value) ||
-            fromSecrets.length > 0
-        ) {
-            secret.add(name);
+        const value = substituteDotenv(b.value, known);
+        const fromSecrets = refs.map((r) => r.name).filter((n) => secret.has(n));
+        const isSecret =
+            looksSecret(b.name) || carriesCredentials(value) || fromSecrets.length > 0;
+        if (isSecret) {
+            secret.add(b.name);
+        } else {
+            secret.delete(b.name);
         }
-        expandsFrom.set(name, fromSecrets);
-    }
-    return {
-        label,
-        entries: Object.keys(raw).map((name) => ({
-            name,
-            value: expanded[name] ?? "",
+        known.set(b.name, value);
+        bare.delete(b.name);
+        entries.delete(b.name);
+        entries.set(b.name, {
+            name: b.name,
+            value,
             file: label,
-            line: lineOf(lines, name),
-            secret: secret.has(name),
-            expandsFrom: expandsFrom.get(name) ?? [],
-        })),
-    };
-}
-
-/** References without a default (`${X}`, `$X`): those must be set. */
-function unresolved(value: string): { name: string; expression: string }[] {
-    const found: { name: string; expression: string }[] = [];
-    for (const m of value.matchAll(
-        /(?<!\\)\$\{([A-Za-z_][A-Za-z0-9_]*)([^}]*)\}|(?<![\\$])\$([A-Za-z_][A-Za-z0-9_]*)/g,
-    )) {
-        const name = m[1] ?? m[3] ?? "";
-        const op = m[2] ?? "";
-        if (op === "") {
-            found.push({ name, expression: m[0] });
-        }
+            line: b.line,
+            secret: isSecret,
+            expandsFrom: fromSecrets,
+        });
     }
-    return found;
-}
-
-/** The last line that sets `name` (dotenv keeps the last one). */
-function lineOf(lines: string[], name: string): number | undefined {
-    const re = new RegExp(`^\\s*(?:export\\s+)?${name}\\s*[=:]`);
-    for (let i = lines.length - 1; i >= 0; i--) {
-        if (re.test(lines[i] ?? "")) {
-            return i + 1;
-        }
-    }
-    return undefined;
+    return { label, entries: [...entries.values()], bare: [...bare.values()] };
 }
 
 /** `name → value` of an env file, for compose's own variable substitution. */

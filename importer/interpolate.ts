@@ -7,11 +7,16 @@
 
 export type Lookup = (name: string) => string | undefined;
 
+/** `unset`: a variable without a default; `required`: `${VAR:?…}`; `invalid`: not a variable. */
+export type InterpolationKind = "unset" | "required" | "invalid";
+
+/** Its message names the expression, never the text around it (which may be a password). */
 export class InterpolationError extends Error {
     constructor(
         public readonly variable: string,
         public readonly expression: string,
         message: string,
+        public readonly kind: InterpolationKind,
     ) {
         super(message);
         this.name = "InterpolationError";
@@ -35,7 +40,8 @@ export function interpolate(text: string, lookup: Lookup): string {
                 throw new InterpolationError(
                     "",
                     match,
-                    `invalid interpolation: a lone "$" in ${JSON.stringify(text)}; write $$ for a literal $`,
+                    `invalid interpolation: a "$" that starts no variable; write $$ for a literal $`,
+                    "invalid",
                 );
             }
             const m = BRACED.exec(braced);
@@ -43,7 +49,8 @@ export function interpolate(text: string, lookup: Lookup): string {
                 throw new InterpolationError(
                     braced,
                     match,
-                    `invalid interpolation ${match} in ${JSON.stringify(text)}`,
+                    `invalid interpolation ${match}; write $$ for a literal $`,
+                    "invalid",
                 );
             }
             const [, name = "", op, arg = ""] = m;
@@ -60,6 +67,7 @@ export function interpolate(text: string, lookup: Lookup): string {
                             name,
                             match,
                             `${match}: ${arg || `${name} is required`}`,
+                            "required",
                         );
                     }
                     return value;
@@ -85,7 +93,7 @@ export function references(text: string): string[] {
 function required(name: string, match: string, lookup: Lookup): string {
     const value = lookup(name);
     if (value === undefined) {
-        throw new InterpolationError(name, match, `${match} is not set`);
+        throw new InterpolationError(name, match, `${match} is not set`, "unset");
     }
     return value;
 }

@@ -42,6 +42,7 @@ describe("--json", () => {
     });
 
     test("lists every resource with type, name, parent, inputs, protect, retainOnDelete, dependsOn", () => {
+        // …and deleteBeforeReplace where the program sets it (create-first service containers).
         const { resources } = JSON.parse(run.stdout) as {
             resources: { type: string; name: string; parent: string | null; dependsOn: string[] }[];
         };
@@ -51,6 +52,9 @@ describe("--json", () => {
             capture.resources.map((r) => r.dependsOn),
         );
         for (const r of resources) {
+            const createFirst = capture.resources.find(
+                (c) => c.name === r.name,
+            )?.deleteBeforeReplace;
             expect(Object.keys(r)).toEqual([
                 "type",
                 "name",
@@ -58,6 +62,7 @@ describe("--json", () => {
                 "inputs",
                 "protect",
                 "retainOnDelete",
+                ...(createFirst === undefined ? [] : ["deleteBeforeReplace"]),
                 "dependsOn",
             ]);
         }
@@ -90,7 +95,13 @@ test("the human plan is the resource tree with key properties", () => {
     const lines = run.stdout.split("\n");
     expect(lines[0]).toMatch(/^Stack prod: \d+ resources in \d+ components$/);
     expect(lines).toContain("├─ msa:service:Microservice SERVICE_B");
-    expect(run.stdout).toContain("ports: 0.0.0.0:8888->8888/tcp, 0.0.0.0:8900->8900/tcp");
+    expect(run.stdout).toContain(
+        "ports: 0.0.0.0:8080->8080/tcp, 0.0.0.0:8888->8888/tcp, 0.0.0.0:8900->8900/tcp",
+    );
+    expect(run.stdout).toContain("└─ msa:proxy:EdgeProxy proxy");
+    expect(run.stdout).toContain(
+        "release: create-first, but not health-gated: without a health check the old container stops as soon as the new one runs (set the service's healthcheck)",
+    );
     expect(run.stdout).toContain("DB_HOST=db.prod.internal");
     expect(run.stdout).not.toContain("placeholder-msa-dbPassword");
     expect(run.stdout).toContain("image: (known after deploy)");
@@ -187,12 +198,14 @@ describe("values only the engine knows (test/fixtures/unknowns)", () => {
                 "│      image: (known after deploy)",
                 "│      ports: (none published)",
                 "│      networks: ",
+                "│      release: downtime (delete-first, the provider's default)",
                 "│      env: ",
                 "└─ docker:index/container:Container orders-container after orders-image, data",
                 "       name: orders",
                 "       image: (known after deploy)",
                 "       ports: (none published)",
                 "       networks: ",
+                "       release: downtime (delete-first, the provider's default)",
                 "       env: MODE=plan [secret]",
                 "",
                 "Outputs:",

@@ -63,18 +63,19 @@ describe("dev stack (the legacy compose setup)", () => {
         dev = await captureStack({ stack: "dev", hooks: REGISTRY, preview: false });
     });
 
-    test("declares exactly the network, volume, DB image and container, and two services", () => {
+    test("declares exactly the network, volume, DB image and container, two services, the proxy", () => {
         expect(countByType(dev)).toEqual({
             "msa:network:ServiceNetwork": 1,
             "msa:database:PostgresDatabase": 1,
             "msa:service:Microservice": 2,
-            "msa:registry:RegistryImage": 2,
+            "msa:registry:RegistryImage": 3,
+            "msa:proxy:EdgeProxy": 1,
             [PROVIDER]: 1,
             [NETWORK]: 1,
             [VOLUME]: 1,
             [IMAGE]: 1,
-            [REMOTE_IMAGE]: 2,
-            [CONTAINER]: 3,
+            [REMOTE_IMAGE]: 3,
+            [CONTAINER]: 4,
         });
         const custom = dev.resources.filter((r) => r.custom && r.type !== PROVIDER);
         expect(custom.every((r) => r.provider === "docker")).toBe(true);
@@ -178,25 +179,45 @@ describe("dev stack (the legacy compose setup)", () => {
         const c = byName(dev, "SERVICE_B-container");
         expect(c.inputs.image).toBe(image.inputs.name);
         expect(c.inputs).toMatchObject({
-            name: "SERVICE_B",
             restart: "always",
-            ports: [{ internal: 8080, external: 8080, ip: "0.0.0.0", protocol: "tcp" }],
+            // Published by the edge proxy, so that a release can start a second container.
+            ports: [],
             networksAdvanced: [{ name: "msa-dev-net", aliases: ["SERVICE_B"] }],
+            destroyGraceSeconds: 10,
         });
+        // Named by the engine: a fixed name would make every release delete-first.
+        expect(c.inputs.name).toBeUndefined();
+        expect(c.deleteBeforeReplace).toBe(false);
+        expect(c.inputs.labels).toContainEqual({ label: "msa.release", value: "create-first" });
         expect(c.inputs.envs).toEqual([...DB_ENV, "NODENAME=SERVICE_B1", secret]);
         expect(c.dependsOn).toContain("database-container");
     });
 
-    test("SERVICE_D: two ports and a link to SERVICE_B instead of a host IP", () => {
-        const c = byName(dev, "SERVICE_D-container");
-        expect(c.inputs).toMatchObject({
-            name: "SERVICE_D",
-            restart: "always",
+    test("the edge proxy owns the host ports and routes them to the service aliases", () => {
+        const proxy = byName(dev, "proxy-container");
+        expect(proxy.inputs).toMatchObject({
+            command: ["haproxy", "-W", "-db", "-f", "/usr/local/etc/haproxy/haproxy.cfg"],
             ports: [
+                { internal: 8080, external: 8080, ip: "0.0.0.0", protocol: "tcp" },
                 { internal: 8888, external: 8888, ip: "0.0.0.0", protocol: "tcp" },
                 { internal: 8900, external: 8900, ip: "0.0.0.0", protocol: "tcp" },
             ],
+            networksAdvanced: [{ name: "msa-dev-net" }],
+            restart: "always",
         });
+        expect(proxy.deleteBeforeReplace).toBeUndefined();
+        const config = (proxy.inputs.uploads as { content: string }[])[0]?.content ?? "";
+        expect(config).toContain("server-template SERVICE_B_8080_ 4 SERVICE_B:8080");
+        expect(config).toContain("server-template SERVICE_D_8888_ 4 SERVICE_D:8888");
+        expect(config).toContain("server-template SERVICE_D_8900_ 4 SERVICE_D:8900");
+        expect(byName(dev, "proxy-image").inputs.name).toBe(
+            `haproxy:3.0.6@${digestOf("haproxy:3.0.6")}`,
+        );
+    });
+
+    test("SERVICE_D: two ports and a link to SERVICE_B instead of a host IP", () => {
+        const c = byName(dev, "SERVICE_D-container");
+        expect(c.inputs).toMatchObject({ restart: "always", ports: [] });
         expect(c.inputs.envs).toEqual([
             ...DB_ENV,
             "NODENAME=kit1",
@@ -248,11 +269,12 @@ describe("prod stack (external database)", () => {
         expect(countByType(prod)).toEqual({
             "msa:network:ServiceNetwork": 1,
             "msa:service:Microservice": 2,
-            "msa:registry:RegistryImage": 2,
+            "msa:registry:RegistryImage": 3,
+            "msa:proxy:EdgeProxy": 1,
             [PROVIDER]: 1,
             [NETWORK]: 1,
-            [REMOTE_IMAGE]: 2,
-            [CONTAINER]: 2,
+            [REMOTE_IMAGE]: 3,
+            [CONTAINER]: 3,
         });
     });
 
@@ -300,6 +322,7 @@ describe("the external-database toggle", () => {
         expect(c.resources.filter((r) => r.type === CONTAINER).map((r) => r.name)).toEqual([
             "SERVICE_B-container",
             "SERVICE_D-container",
+            "proxy-container",
         ]);
         const envs = byName(c, "SERVICE_D-container").inputs.envs as unknown[];
         expect(envs.slice(0, 2)).toEqual(["DB_HOST=10.1.2.3", "DB_PORT=6432"]);
@@ -592,7 +615,7 @@ describe("a secret wherever it appears in config", () => {
         ).toBe(true);
         expect((b.command as unknown[]).every(isSecretValue)).toBe(true);
         // What only names or addresses things stays readable.
-        expect(b.name).toBe("SERVICE_B");
+        expect(b.networksAdvanced).toEqual([{ name: "msa-dev-net", aliases: ["SERVICE_B"] }]);
     });
 
     test("a plain password committed in the stack file is refused without echoing it", async () => {
@@ -657,6 +680,114 @@ describe("the README's switch to an external database keeps the data", () => {
         expect(switched.resources.filter((r) => r.type === CONTAINER).map((r) => r.name)).toEqual([
             "SERVICE_B-container",
             "SERVICE_D-container",
+            "proxy-container",
         ]);
+    });
+});
+
+describe("releases: create-first, health-gated, announced", () => {
+    const dev = () => stackConfig("dev");
+    const withServices = (services: Record<string, unknown>) => ({
+        ...dev(),
+        "msa:services": services,
+    });
+
+    test("a service with an http health check waits until healthy and is routed in http mode", async () => {
+        const c = await captureStack({
+            stack: "dev",
+            config: withServices({
+                orders: {
+                    image: "orders",
+                    tag: "1.0.0",
+                    ports: [{ container: 8080, host: 18080 }],
+                    healthcheck: { http: "/health" },
+                    stopGraceSeconds: 20,
+                },
+            }),
+        });
+        const orders = byName(c, "orders-container");
+        const test = (orders.inputs.healthcheck as { tests: string[] }).tests;
+        expect(test[0]).toBe("CMD-SHELL");
+        expect(test[1]).toContain("curl -fsS -o /dev/null 'http://127.0.0.1:8080/health'");
+        expect(orders.inputs).toMatchObject({
+            healthcheck: { interval: "2s", timeout: "2s", retries: 3, startPeriod: "30s" },
+            wait: true,
+            // 30 s start period + 3 × (2 s + 2 s), and a margin.
+            waitTimeout: 52,
+            destroyGraceSeconds: 20,
+            ports: [],
+        });
+        expect(orders.deleteBeforeReplace).toBe(false);
+        const config = (byName(c, "proxy-container").inputs.uploads as { content: string }[])[0]
+            ?.content;
+        expect(config).toContain("option httpchk GET /health");
+        expect(config).toContain("    mode http");
+    });
+
+    test("a fixed container name makes releases delete-first, and the label says why", async () => {
+        const c = await captureStack({
+            stack: "dev",
+            config: withServices({
+                orders: { image: "orders", tag: "1.0.0", containerName: "orders" },
+            }),
+        });
+        const orders = byName(c, "orders-container");
+        expect(orders.deleteBeforeReplace).toBeUndefined();
+        expect(orders.inputs.labels).toContainEqual({
+            label: "msa.release",
+            value: "delete-first: fixed container name",
+        });
+    });
+
+    test("a UDP host port stays on the service (the proxy does TCP), which makes it delete-first", async () => {
+        const c = await captureStack({
+            stack: "dev",
+            config: withServices({
+                dns: {
+                    image: "dns",
+                    tag: "1.0.0",
+                    ports: [
+                        { container: 53, host: 5353, protocol: "udp" },
+                        { container: 8053, host: 8053 },
+                    ],
+                },
+            }),
+        });
+        const dns = byName(c, "dns-container");
+        expect(dns.inputs.ports).toEqual([
+            { internal: 53, external: 5353, ip: "0.0.0.0", protocol: "udp" },
+        ]);
+        expect(dns.inputs.labels).toContainEqual({
+            label: "msa.release",
+            value: "delete-first: publishes host port 5353/udp itself",
+        });
+        expect(byName(c, "proxy-container").inputs.ports).toEqual([
+            { internal: 8053, external: 8053, ip: "0.0.0.0", protocol: "tcp" },
+        ]);
+    });
+
+    test("the database is never created first, and says so", async () => {
+        const c = await captureStack({ stack: "dev" });
+        const db = byName(c, "database-container");
+        expect(db.deleteBeforeReplace).toBeUndefined();
+        expect(db.inputs.labels).toContainEqual({
+            label: "msa.release",
+            value: "delete-first: database restart (one data directory)",
+        });
+    });
+
+    test("without msa:proxy a service publishes its own ports and releases delete-first", async () => {
+        const config = dev();
+        delete config["msa:proxy"];
+        const c = await captureStack({ stack: "dev", config });
+        expect(c.resources.some((r) => r.type === "msa:proxy:EdgeProxy")).toBe(false);
+        const b = byName(c, "SERVICE_B-container");
+        expect(b.inputs.ports).toEqual([
+            { internal: 8080, external: 8080, ip: "0.0.0.0", protocol: "tcp" },
+        ]);
+        expect(b.inputs.labels).toContainEqual({
+            label: "msa.release",
+            value: "delete-first: publishes host port 8080/tcp itself",
+        });
     });
 });

@@ -296,7 +296,6 @@ describe("bad config, one message each", () => {
             [
                 "msa:services.ORDERS and msa:services.orders both give link variables the prefix ORDERS_; rename one",
                 'msa:services.ORDERS has the network alias "ORDERS", which msa:services.orders already uses (Docker\'s DNS ignores case); rename the service',
-                'msa:services.ORDERS.containerName must be unique, got "msa-dev-orders", which msa:services.orders.containerName also uses',
             ],
         ],
         [
@@ -312,13 +311,6 @@ describe("bad config, one message each", () => {
             },
             [
                 'msa:services.billing.links[0] names service "db", whose link variables would overwrite the stack\'s own DB_HOST, DB_PORT; rename that service',
-            ],
-        ],
-        [
-            "a service whose default container name is the database's",
-            (c) => ((c.services as Record<string, unknown>).db = { image: "x", tag: "1" }),
-            [
-                'msa:services.db.containerName must be unique, got "msa-dev-db", which msa:database.containerName also uses',
             ],
         ],
         [
@@ -339,10 +331,38 @@ describe("bad config, one message each", () => {
             ],
         ],
         [
-            "an explicit container name equal to another service's default",
-            (c) => (svc(c, "orders").containerName = "msa-dev-billing"),
+            "an explicit container name equal to the database's default",
+            (c) => (svc(c, "orders").containerName = "msa-dev-db"),
             [
-                'msa:services.billing.containerName must be unique, got "msa-dev-billing", which msa:services.orders.containerName also uses',
+                'msa:services.orders.containerName must be unique, got "msa-dev-db", which msa:database.containerName also uses',
+            ],
+        ],
+        [
+            "a healthcheck with both http and command",
+            (c) => (svc(c, "orders").healthcheck = { http: "/health", command: ["true"] }),
+            [
+                'msa:services.orders.healthcheck must have exactly one of http, command',
+            ],
+        ],
+        [
+            "an http healthcheck path that could break out of the shell quoting",
+            (c) => (svc(c, "orders").healthcheck = { http: "/h'; rm -rf /" }),
+            [
+                'msa:services.orders.healthcheck.http must be a path starting with /, got "/h\'; rm -rf /"',
+            ],
+        ],
+        [
+            "an http healthcheck on a service without ports",
+            (c) => (svc(c, "billing").healthcheck = { http: "/health" }),
+            [
+                "msa:services.billing.healthcheck.http needs a port to check: give msa:services.billing.ports (the first container port is checked)",
+            ],
+        ],
+        [
+            "a proxy image without a tag",
+            (c) => (c.proxy = { image: "haproxy" }),
+            [
+                'msa:proxy.image must be an image reference with a tag, like haproxy:3.0.6, got "haproxy"',
             ],
         ],
         [

@@ -7,11 +7,11 @@
  * bad input (nothing written) or when `pulumi config set` failed for a secret, 2 on a usage error
  * (an unknown or repeated option, a missing --compose or --stack).
  */
-import * as fs from "fs";
 import * as path from "path";
 import { ImportPlan, planImport } from "../importer";
 import { renderFindings } from "../importer/report";
 import { findPulumi, secretCommand, setSecrets } from "../importer/secrets";
+import { writeAtomic } from "../importer/write";
 import { CliIo, CliSpec, exitWith, ParsedCli, processIo, runCli } from "./cli";
 
 const OPTIONS = {
@@ -38,7 +38,7 @@ export function main(argv: string[], io: CliIo = processIo): Promise<number> {
     return runCli(CLI, argv, ({ values }, out) => run(values, out), io);
 }
 
-function run(args: ParsedCli<typeof OPTIONS>["values"], io: CliIo): number {
+function run(args: ParsedCli<typeof OPTIONS>["values"], rawIo: CliIo): number {
     const plan = planImport({
         compose: args.compose ?? "",
         env: args.env,
@@ -47,17 +47,23 @@ function run(args: ParsedCli<typeof OPTIONS>["values"], io: CliIo): number {
         dir: path.resolve(args.dir ?? "."),
     });
     const dryRun = args["dry-run"] === true;
+    // Every line the import prints goes through the redaction of every secret value it has seen:
+    // the mapping keeps them out, this makes sure.
+    const io: CliIo = {
+        stdout: (t) => rawIo.stdout(plan.redact(t)),
+        stderr: (t) => rawIo.stderr(plan.redact(t)),
+    };
     // In a dry run stdout carries the stack file alone, so it can be redirected; the report goes
     // to stderr. Otherwise the report is the output.
     const out = dryRun ? io.stderr : io.stdout;
-    const lines: string[] = [summary(plan)];
+    const lines: string[] = [summary(plan), `Compose files read with ${plan.reader}.`];
     if (dryRun) {
         io.stdout(plan.text);
         lines.push(
             `Dry run: ${plan.merged ? `would merge into ${plan.stackLabel}` : `would write ${plan.stackLabel}`}; nothing written, no secret set; the stack file is on stdout.`,
         );
     } else {
-        fs.writeFileSync(plan.stackFile, plan.text);
+        writeAtomic(plan.stackFile, plan.text, plan.stackLabel);
         lines.push(
             plan.merged
                 ? `Merged into ${plan.stackLabel} (keys and comments the import does not own are kept).`

@@ -18,6 +18,7 @@ import {
     mapMarkers,
     redact,
 } from "../capture";
+import { RELEASE_LABEL } from "../components/labels";
 import { checkCapture, formatViolation, isMandatory, Violation } from "../policy/offline";
 import { CliIo, CliSpec, exitWith, ParsedCli, processIo, runCli } from "./cli";
 
@@ -49,6 +50,9 @@ export function planJson(capture: Capture) {
             inputs: redact(r.inputs),
             protect: r.protect,
             retainOnDelete: r.retainOnDelete,
+            ...(r.deleteBeforeReplace === undefined
+                ? {}
+                : { deleteBeforeReplace: r.deleteBeforeReplace }),
             dependsOn: r.dependsOn,
         })),
         outputs: redact(capture.outputs),
@@ -118,6 +122,25 @@ interface Port {
 const asText = (value: unknown): unknown =>
     mapMarkers(value, (m) => (isSecretValue(m) ? "[secret]" : KNOWN_AFTER_DEPLOY));
 
+/**
+ * How a release replaces the container, from the label the components set
+ * (`components/labels.ts`): created first and switched once healthy, or deleted first, and why.
+ */
+export function releaseText(labels: unknown, healthGated: boolean): string {
+    const release = Array.isArray(labels)
+        ? (labels as { label?: string; value?: unknown }[]).find((l) => l.label === RELEASE_LABEL)
+              ?.value
+        : undefined;
+    if (release === "create-first") {
+        return healthGated
+            ? "zero-downtime (the new container starts and passes its check before the old one stops)"
+            : "create-first, but not health-gated: without a health check the old container stops as soon as the new one runs (set the service's healthcheck)";
+    }
+    return typeof release === "string" && release.startsWith("delete-first: ")
+        ? `downtime: ${release.slice("delete-first: ".length)} (the old container stops before the new one starts)`
+        : "downtime (delete-first, the provider's default)";
+}
+
 function keyProperties(r: CapturedResource): Row[] {
     const inputs = asText(r.inputs) as Record<string, unknown>;
     const pick = (...keys: string[]): Row[] =>
@@ -139,7 +162,10 @@ function keyProperties(r: CapturedResource): Row[] {
                     "networks",
                     list<{ name: string; aliases?: string[] }>(
                         inputs.networksAdvanced,
-                        (n) => `${n.name} as ${list(n.aliases, String, ", ")}`,
+                        (n) =>
+                            Array.isArray(n.aliases) && n.aliases.length === 0
+                                ? n.name
+                                : `${n.name} as ${list(n.aliases, String, ", ")}`,
                         "; ",
                     ),
                 ],
@@ -153,6 +179,7 @@ function keyProperties(r: CapturedResource): Row[] {
             if (inputs.wait === true) {
                 rows.push(["wait", "until healthy"]);
             }
+            rows.push(["release", releaseText(inputs.labels, inputs.wait === true)]);
             rows.push(["env", list(inputs.envs, String, " ")]);
             return rows;
         }

@@ -4,10 +4,12 @@
  * services may set but the stack holds once. It is a class of its own so each step can live in its
  * own module and take it as `ctx`, without the step modules importing one another in a circle.
  */
+import { envVarPrefix } from "../../config/env";
 import type { ComposeFile, Path } from "../compose";
 import type { EnvEntry, EnvFile } from "../envFiles";
 import type { RegistryImage } from "../../lib/imageRef";
 import { Finding, FindingKind, ImportError, Origin, where } from "../report";
+import { SecretValues } from "../secretValues";
 
 export type Obj = Record<string, unknown>;
 
@@ -19,6 +21,11 @@ export interface MapInput {
     readEnv: (file: string) => EnvFile;
     dbService?: string;
     stack: string;
+    /**
+     * The folder of the stack file, which is the Pulumi project's folder: `build` contexts are
+     * written relative to it, as the program reads them.
+     */
+    projectDir: string;
 }
 
 export interface SecretValue {
@@ -58,6 +65,14 @@ export class MapContext {
     readonly envs = new Map<string, Map<string, EnvEntry>>();
     /** The database service, once `findDatabase` has run; undefined in external mode. */
     dbKey?: string;
+    /** Every secret value seen: the same value anywhere else is a secret too. */
+    readonly secretValues = new SecretValues();
+    /** `NAME`s without a value that `.env` does not set either: compose took them from its shell. */
+    readonly shellOnly: { service: string; name: string; origin: Origin; at: string }[] = [];
+    /** The compose volume (top-level key) that holds the database's data, once known. */
+    dataVolume?: string;
+    /** Services compose starts only with `--profile`: not imported, each reported. */
+    readonly profiled: string[] = [];
 
     constructor(readonly input: MapInput) {
         this.compose = input.compose;
@@ -68,8 +83,24 @@ export class MapContext {
                     `${this.at(["services", key])}: service ${key} must be a map of settings`,
                 );
             }
+            if (
+                Array.isArray(svc.profiles) &&
+                svc.profiles.length > 0 &&
+                key !== input.dbService
+            ) {
+                this.profiled.push(key);
+                continue;
+            }
             this.services[key] = svc;
         }
+    }
+
+    private prefixes?: Map<string, string>;
+
+    /** `SERVICE_B` → `SERVICE_B`, `api-gw` → `API_GW`: each service by its env-var prefix. */
+    servicePrefixes(): Map<string, string> {
+        this.prefixes ??= new Map(Object.keys(this.services).map((k) => [envVarPrefix(k), k]));
+        return this.prefixes;
     }
 
     envOf(key: string): Map<string, EnvEntry> {
@@ -107,11 +138,14 @@ export class MapContext {
         return this.dbKey === undefined ? "database.host" : "database.alias";
     }
 
+    /** The file and line of `p` (in the file `extends` took it from), else of `fallback`. */
     origin(p: Path, fallback?: Path): Origin {
-        return {
-            file: this.compose.label,
-            line: this.compose.lineOf(p) ?? (fallback ? this.compose.lineOf(fallback) : undefined),
-        };
+        const o = this.compose.originOf(p);
+        if (o?.line !== undefined) {
+            return o;
+        }
+        const f = fallback === undefined ? undefined : this.compose.originOf(fallback);
+        return f ?? o ?? { file: this.compose.label };
     }
 
     at(p: Path): string {

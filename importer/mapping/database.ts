@@ -10,21 +10,28 @@ import { pathText } from "../compose";
 import type { EnvEntry } from "../envFiles";
 import { mapDbEnv, unreachableFromContainer } from "./env";
 import { dbHealthcheck } from "./healthcheck";
-import { isPostgresImage } from "../../lib/imageRef";
-import { dbImage } from "./images";
+import { dbImage, isPostgresFamilyText } from "./images";
 import { MapContext, Obj, StackValue } from "./context";
 import { dbPorts } from "./ports";
 import { ImportError } from "../report";
 import { memLimit, SERVICE_KEYS, unknownKeys } from "./services";
-import { dbVolume, mountsPgData, PGDATA } from "./volumes";
+import { dbVolume, pgDataMount, PGDATA } from "./volumes";
 
 /** The compose keys the import reads on the database service. */
-const DB_KEYS = new Set([...SERVICE_KEYS, "healthcheck", "volumes"]);
+const DB_KEYS = new Set([...SERVICE_KEYS, "healthcheck", "volumes", "build"]);
 
 /** Settings of the DB service that the stack's own DB container makes moot. */
 const DROPPED = [
-    ["depends_on", "the database starts first in the stack; its depends_on is dropped"],
-    ["command", "the stack runs the DB image's own command"],
+    [
+        "depends_on",
+        "unmapped",
+        "the database starts first in the stack; its depends_on is dropped",
+    ],
+    [
+        "command",
+        "action",
+        "the stack runs the DB image's own command, so the server settings compose passed here (postgres -c …) are lost: put them in the DB image (a postgresql.conf in msa:database.image.context) before pulumi up",
+    ],
 ] as const;
 
 /** `--db-service`, or the one service that looks like Postgres; two such services are an error. */
@@ -39,11 +46,13 @@ export function findDatabase(ctx: MapContext): string | undefined {
         return wanted;
     }
     const candidates = Object.entries(ctx.services).flatMap(([key, svc]) => {
-        const why = mountsPgData(svc)
-            ? `mounts ${PGDATA}`
-            : typeof svc.image === "string" && isPostgresImage(svc.image)
-              ? `runs ${svc.image}`
-              : undefined;
+        const mount = pgDataMount(svc);
+        const why =
+            mount !== undefined
+                ? `mounts ${mount}`
+                : typeof svc.image === "string" && isPostgresFamilyText(svc.image)
+                  ? `runs ${svc.image}`
+                  : undefined;
         return why === undefined ? [] : [{ key, why }];
     });
     if (candidates.length > 1) {
@@ -73,9 +82,9 @@ export function mapDatabase(ctx: MapContext, key: string): Obj {
     if (typeof svc.container_name === "string") {
         out.containerName = svc.container_name;
     }
-    dbImage(ctx, key, svc);
+    const image = dbImage(ctx, key, svc);
     dbPorts(ctx, key, svc);
-    const volume = dbVolume(ctx, key, svc);
+    const volume = dbVolume(ctx, key, svc, image.major, image.majorKnown);
     if (volume !== undefined) {
         out.volumeName = volume;
     }
@@ -90,10 +99,10 @@ export function mapDatabase(ctx: MapContext, key: string): Obj {
     }
     dbHealthcheck(ctx, key, svc);
     mapDbEnv(ctx, key);
-    for (const [setting, why] of DROPPED) {
+    for (const [setting, kind, why] of DROPPED) {
         if (svc[setting] !== undefined) {
             ctx.finding(
-                "unmapped",
+                kind,
                 ctx.origin([...base, setting]),
                 `${pathText(base)}.${setting}`,
                 why,

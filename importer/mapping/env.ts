@@ -9,13 +9,12 @@
 import { envVarPrefix } from "../../config/env";
 import { PROJECT } from "../../config/schema";
 import { RESERVED_ENV } from "../../lib/databaseEnv";
-import { carriesCredentials } from "../../lib/secretNames";
+import { carriesCredentials, looksSecret } from "../../lib/secretNames";
 import type { Path } from "../compose";
 import { pathText } from "../compose";
 import type { EnvEntry } from "../envFiles";
 import { MapContext, Obj } from "./context";
 import { where } from "../report";
-import { PGDATA } from "./volumes";
 
 /** The env names the stack's DB container gets (components/postgresDatabase.ts). */
 const DB_CONTAINER_ENV = new Set([
@@ -61,7 +60,8 @@ export function mapDbEnv(ctx: MapContext, key: string): void {
             continue;
         } else if (entry.name in STACK_ENV) {
             ctx.setStack(STACK_ENV[entry.name] ?? "", entry.value, entry, entry.name);
-        } else if (entry.name === "PGDATA" && entry.value === PGDATA) {
+        } else if (entry.name === "PGDATA") {
+            // Where the data lives: the volume step reads it (volumes.ts) and reports it.
             continue;
         } else if (!RESERVED_ENV.includes(entry.name)) {
             ctx.finding(
@@ -94,6 +94,7 @@ export function mapServiceEnv(ctx: MapContext, key: string, out: Obj): void {
     const present = new Set<string>();
     for (const entry of ctx.envOf(key).values()) {
         present.add(entry.name);
+        numberNote(ctx, key, entry);
         serviceEnvEntry(ctx, key, entry, out, env);
     }
     if (Object.keys(env).length > 0) {
@@ -139,7 +140,7 @@ function serviceEnvEntry(ctx: MapContext, key: string, entry: EnvEntry, out: Obj
                 entry,
                 "DB_PORT",
             );
-        } else if (port !== ctx.value("database.port")) {
+        } else if (port !== (ctx.value("database.port") ?? 5432)) {
             ctx.finding(
                 "changed",
                 entry,
@@ -162,27 +163,79 @@ function serviceEnvEntry(ctx: MapContext, key: string, entry: EnvEntry, out: Obj
     }
 }
 
-/** `SERVICE_B_IP`: another service's address on the host; a link would replace it. */
+/** `<SERVICE>_IP`, `_HOST`, `_ADDR`, `_ADDRESS` or `_URL`: which service a name points at. */
+const ADDRESS_NAME = /^(.+)_(IP|HOST|ADDR|ADDRESS|URL)$/;
+
+/**
+ * `SERVICE_B_IP`: another service's address on the Docker host; a link would replace it. A value
+ * that names the service already works on the stack's network, and one on localhost is what a
+ * browser or the host uses (`http://localhost:5173`): a link would break it, so neither is noted.
+ */
 function hostAddress(ctx: MapContext, key: string, entry: EnvEntry): void {
-    for (const other of Object.keys(ctx.services)) {
-        if (other === key || other === ctx.dbKey) {
-            continue;
-        }
-        const prefix = envVarPrefix(other);
-        const byName = new RegExp(`(^|[^A-Za-z0-9_-])${other}([^A-Za-z0-9_-]|$)`).test(entry.value);
-        if (new RegExp(`^${prefix}_(IP|HOST|ADDR|ADDRESS|URL)$`).test(entry.name) && !byName) {
-            const loopback = unreachableFromContainer(entry.value)
-                ? ` (${entry.value} does not reach another container anyway)`
-                : "";
-            ctx.finding(
-                "note",
-                entry,
-                `services.${key} env ${entry.name}`,
-                `kept as is: ${entry.name}=${entry.value} addresses ${other} through a port published on the Docker host${loopback}. A links entry would replace it: add ${other} to msa:services.${key}.links and the service gets ${prefix}_HOST=${other}, ${prefix}_PORT and ${prefix}_URL on the stack's network`,
-            );
-            return;
-        }
+    const m = ADDRESS_NAME.exec(entry.name);
+    const other = m?.[1] === undefined ? undefined : ctx.servicePrefixes().get(m[1]);
+    if (other === undefined || other === key || other === ctx.dbKey) {
+        return;
     }
+    const prefix = envVarPrefix(other);
+    if (mentions(entry.value, other) || isLocalhost(hostOf(entry.value))) {
+        return;
+    }
+    const loopback = unreachableFromContainer(entry.value)
+        ? ` (${entry.value} does not reach another container anyway)`
+        : "";
+    ctx.finding(
+        "note",
+        entry,
+        `services.${key} env ${entry.name}`,
+        `kept as is: ${entry.name}=${entry.value} addresses ${other} through a port published on the Docker host${loopback}. A links entry would replace it: add ${other} to msa:services.${key}.links and the service gets ${prefix}_HOST=${other}, ${prefix}_PORT and ${prefix}_URL on the stack's network`,
+    );
+}
+
+/** Whether `text` names `service` as a word of its own (`http://orders:8080`). */
+function mentions(text: string, service: string): boolean {
+    let from = 0;
+    for (let i = text.indexOf(service); i >= 0; i = text.indexOf(service, from)) {
+        const before = text[i - 1];
+        const after = text[i + service.length];
+        if ((before === undefined || !/[A-Za-z0-9_-]/.test(before)) && (after === undefined || !/[A-Za-z0-9_-]/.test(after))) {
+            return true;
+        }
+        from = i + 1;
+    }
+    return false;
+}
+
+/** The host of a URL (`http://localhost:5173/x` → `localhost`) or of `host[:port]`. */
+function hostOf(value: string): string {
+    try {
+        return new URL(value).hostname.replace(/^\[|\]$/g, "");
+    } catch {
+        return value.replace(/:[0-9]+$/, "");
+    }
+}
+
+function isLocalhost(host: string): boolean {
+    return /^(127\.[0-9.]+|localhost|::1)$/i.test(host);
+}
+
+/**
+ * An unquoted number compose passes as something else than its text (YAML 1.1: `0022` is octal
+ * 18, `1:30` is 90, `1.50` is 1.5): the stack sets what compose set, and says so.
+ */
+function numberNote(ctx: MapContext, key: string, entry: EnvEntry): void {
+    if (entry.numberSource === undefined) {
+        return;
+    }
+    const where = key === ctx.dbKey ? `services.${key}` : `${PROJECT}:services.${key}.env`;
+    ctx.finding(
+        "note",
+        entry,
+        `services.${key} env ${entry.name}`,
+        entry.secret
+            ? `compose reads the unquoted value as a YAML 1.1 number and passes that number, not the text (a secret: neither is shown); the stack passes the same; quote it if the text was meant`
+            : `compose reads the unquoted ${entry.numberSource} as a YAML 1.1 number and passes ${entry.name}=${entry.value}; the stack passes the same ${entry.value}; if the service expects ${entry.numberSource}, set ${where}.${entry.name} to "${entry.numberSource}"`,
+    );
 }
 
 /** DB_HOST: where the external database is, or checked against the database service. */
@@ -217,7 +270,13 @@ function dbHostOf(ctx: MapContext, key: string, entry: EnvEntry): void {
 function setPassword(ctx: MapContext, entry: EnvEntry): void {
     const key = `${PROJECT}:dbPassword`;
     const prev = ctx.secrets.find((s) => s.key === key);
-    if (prev === undefined) {
+    if (prev !== undefined && prev.value === undefined) {
+        // Only a name the shell would have set came first: a value from the files is better.
+        prev.value = entry.value;
+        prev.source = secretSource(entry);
+        prev.origin = entry;
+        prev.name = entry.name;
+    } else if (prev === undefined) {
         ctx.secrets.push({
             key,
             path: false,
@@ -260,6 +319,49 @@ function credentialsDropped(ctx: MapContext, at: string, entry: EnvEntry, key: s
         `the value carries credentials (a password in it); ${entry.name} maps to ${PROJECT}:${target}, plain config that never holds a credential, so the value is dropped: set ${PROJECT}:${target} without them (the password is ${PROJECT}:dbPassword)`,
     );
     return true;
+}
+
+/**
+ * `NAME`s without a value that `.env` does not set: compose took them from the shell that ran it,
+ * which the import never reads. A DB password or a secret among them is left for
+ * `pulumi config set --secret` (the command is printed); a plain one is reported.
+ */
+export function shellOnlyEnv(ctx: MapContext): void {
+    for (const { service, name, origin, at } of ctx.shellOnly) {
+        const isDb = service === ctx.dbKey;
+        if (!(service in ctx.services)) {
+            continue;
+        }
+        if (PASSWORD_ENV.has(name) && (isDb || name === "DB_PASSWORD")) {
+            const key = `${PROJECT}:dbPassword`;
+            if (!ctx.secrets.some((s) => s.key === key)) {
+                ctx.secrets.push({
+                    key,
+                    path: false,
+                    source: `${name}, ${where(origin)}: compose took it from the shell that ran it`,
+                    origin,
+                    name,
+                });
+            }
+            continue;
+        }
+        if (looksSecret(name) && !isDb && !RESERVED_ENV.includes(name)) {
+            ctx.secrets.push({
+                key: `${PROJECT}:secretEnv.${service}.${name}`,
+                path: true,
+                source: `${name}, ${where(origin)}: compose took it from the shell that ran it`,
+            });
+            continue;
+        }
+        ctx.finding(
+            "unmapped",
+            origin,
+            at,
+            isDb
+                ? "takes its value from the shell that runs compose (.env does not set it); the stack's DB container does not get it"
+                : `takes its value from the shell that runs compose (.env does not set it); set it in msa:services.${service}.env`,
+        );
+    }
 }
 
 function secretSource(e: EnvEntry): string {

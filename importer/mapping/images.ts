@@ -1,36 +1,46 @@
 /**
- * Images and the registry: each `image:` reference → a service's `image`/`tag` (or, for the
- * database, `msa:database.image` `name`/`tag`/`base`), and the registry most images come from →
- * `msa:registry` `server`/`namespace`/`project`, with per-service overrides where one differs. The stack pulls every image from one registry, so a reference it
+ * Images and the registry: each `image:` reference → a service's `image`/`tag`, each `build:` → its
+ * `build` (or, for the database, `msa:database.image` `name`/`base`/`context`), and the registry
+ * most images come from → `msa:registry` `server`/`namespace`/`project`, with per-service
+ * overrides where one differs. The stack pulls every image from one registry, so a reference it
  * cannot use gets a placeholder and a finding that says what to set.
  */
+import * as path from "path";
 import { PROJECT } from "../../config/schema";
+import { ImageRef, parseImageRef, RegistryImage, splitRegistryImage } from "../../lib/imageRef";
+import { carriesCredentials, looksSecret } from "../../lib/secretNames";
 import type { Path } from "../compose";
 import { pathText } from "../compose";
-import {
-    ImageRef,
-    isPostgresImage,
-    parseImageRef,
-    RegistryImage,
-    splitRegistryImage,
-} from "../../lib/imageRef";
-import { MapContext, Obj } from "./context";
+import { yaml11NumberText } from "../yaml11";
+import { isObj, MapContext, Obj } from "./context";
 
 /** What the import writes where the compose files do not say (namespace, project, user). */
 export const PLACEHOLDER = "change-me";
 
-/** A service's image → `image`/`tag`; a reference the stack cannot pull gets a placeholder. */
+/**
+ * A service's image → `image`/`tag`, or with compose's `build:` → `build` (and `image` naming the
+ * repository it is pushed to, when compose names one); a reference the stack cannot pull gets a
+ * placeholder.
+ */
 export function serviceImage(ctx: MapContext, key: string, svc: Obj): Obj {
     const at: Path = ["services", key, "image"];
     const origin = ctx.origin(at, ["services", key]);
     const slug = imageSlug(key);
+    if (svc.build !== undefined) {
+        const build = buildConfig(ctx, key, svc.build, ["services", key, "build"], false);
+        if (build !== undefined) {
+            return { ...builtImage(ctx, key, svc), build };
+        }
+    }
     if (typeof svc.image !== "string") {
-        ctx.finding(
-            "action",
-            origin,
-            `services.${key}`,
-            `has no image (compose builds it); the stack pulls images: push it to the registry and set msa:services.${key}.image (placeholder ${slug})`,
-        );
+        if (svc.build === undefined) {
+            ctx.finding(
+                "action",
+                origin,
+                `services.${key}`,
+                `has neither image nor build; the stack needs one: set msa:services.${key}.image (placeholder ${slug})`,
+            );
+        }
         return { image: slug, tag: "latest" };
     }
     const parsed = parseImageRef(svc.image);
@@ -71,60 +81,273 @@ export function serviceImage(ctx: MapContext, key: string, svc: Obj): Obj {
     return { image: placeholder, tag };
 }
 
-/** The DB image: the stack builds its own from docker/db, so only the tag and name carry over. */
-export function dbImage(ctx: MapContext, key: string, svc: Obj): void {
+/** With `build:`, compose's `image:` names the repository the built image is pushed to. */
+function builtImage(ctx: MapContext, key: string, svc: Obj): Obj {
     const at: Path = ["services", key, "image"];
     if (typeof svc.image !== "string") {
-        ctx.finding(
-            "note",
-            ctx.origin(at, ["services", key]),
-            `services.${key}`,
-            "no image: the stack builds its DB image from docker/db",
-        );
-        return;
+        return {};
     }
     const parsed = parseImageRef(svc.image);
     const origin = ctx.origin(at);
-    if (parsed.ok && isPostgresImage(svc.image) && parsed.ref.server === undefined) {
-        ctx.setStack("database.image.base", svc.image, origin);
+    const tagNote = (tag: string | undefined) =>
+        tag === undefined
+            ? ""
+            : `; compose tags it ${tag}, the stack tags it with a hash of the build context (msa:services.${key}.tag overrides that)`;
+    if (!parsed.ok) {
         ctx.finding(
-            "changed",
+            "action",
             origin,
             pathText(at),
-            `the stack builds its DB image from docker/db on top of ${svc.image} (msa:database.image.base) and pushes it to msa:registry.server as msa:database.image.name:msa:database.image.tag`,
+            `${JSON.stringify(svc.image)} is not a valid image reference (${parsed.reason}); the built image is named after the service: set msa:services.${key}.image to name its repository`,
         );
-        return;
+        return {};
     }
-    const tag = parsed.ok ? parsed.ref.tag : parsed.loose.tag;
-    if (tag !== undefined) {
-        ctx.setStack("database.image.tag", tag, origin);
-        if (tag === "latest") {
-            ctx.finding(
-                "latest",
-                origin,
-                pathText(at),
-                `${svc.image} → msa:database.image.tag latest; the pipeline sets the commit id, pin one for prod`,
-            );
-        }
-    }
-    const reg = parsed.ok ? splitRegistryImage(parsed.ref) : undefined;
+    const tag = parsed.ref.defaultTag ? undefined : parsed.ref.tag;
+    const reg = splitRegistryImage(parsed.ref);
     if (reg !== undefined) {
-        ctx.setStack("database.image.name", reg.image, origin);
         ctx.registries.push({ reg, key });
         ctx.finding(
             "note",
             origin,
             pathText(at),
-            `the stack builds this image from docker/db (the legacy db/Dockerfile) and pushes it as <server>/<namespace>/<project>/${reg.image}:${tag ?? "latest"}`,
+            `the stack builds the image and pushes it as <msa:registry.server>/<namespace>/<project>/${reg.image}${tagNote(tag)}`,
+        );
+        return { image: reg.image, __registry: reg };
+    }
+    const local = hubImage(parsed.ref) ?? imageSlug(key);
+    ctx.finding(
+        "note",
+        origin,
+        pathText(at),
+        `${JSON.stringify(svc.image)} names no registry; the stack builds the image and pushes it as <msa:registry.server>/<msa:registry.namespace>/<msa:registry.project>/${local}${tagNote(tag)}`,
+    );
+    return { image: local };
+}
+
+/**
+ * compose's `build:` → `{context, dockerfile?, args?, target?}` with `context` relative to the
+ * project folder (the program resolves it from there); undefined when it cannot be carried over
+ * (a remote context, a folder outside the project), which is reported.
+ */
+export function buildConfig(
+    ctx: MapContext,
+    key: string,
+    value: unknown,
+    base: Path,
+    forDb: boolean,
+): Obj | undefined {
+    const b: Obj = typeof value === "string" ? { context: value } : isObj(value) ? value : {};
+    const origin = ctx.origin(base);
+    const target = forDb ? "msa:database.image.context" : `msa:services.${key}.build.context`;
+    const context = typeof b.context === "string" ? b.context : ".";
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(context) || context.startsWith("git@")) {
+        ctx.finding(
+            "action",
+            origin,
+            pathText(base),
+            `builds from a remote context (a URL), and the stack builds from folders of the project only: check it out into the project and set ${target}${forDb ? "" : `, or push the image and set msa:services.${key}.image and .tag`}${forDb ? "" : ` (until then the placeholder image ${imageSlug(key)} is written)`}`,
+        );
+        return undefined;
+    }
+    const abs = path.resolve(ctx.compose.dir, context);
+    const rel = path.relative(ctx.input.projectDir, abs).split(path.sep).join("/");
+    if (rel.startsWith("..") || path.isAbsolute(rel)) {
+        ctx.finding(
+            "action",
+            origin,
+            pathText(base),
+            `builds from ${abs}, outside the project folder ${ctx.input.projectDir}, and the stack builds from folders of the project only: move it into the project and set ${target}${forDb ? "" : ` (until then the placeholder image ${imageSlug(key)} is written)`}`,
+        );
+        return undefined;
+    }
+    const out: Obj = { context: rel === "" ? "." : rel };
+    for (const k of Object.keys(b)) {
+        if (!["context", "dockerfile", "args", "target"].includes(k)) {
+            ctx.finding(
+                "unmapped",
+                ctx.origin([...base, k], base),
+                pathText([...base, k]),
+                `no stack key for it: the stack builds without it`,
+            );
+        }
+    }
+    if (forDb) {
+        for (const k of ["dockerfile", "args", "target"]) {
+            if (b[k] !== undefined && !(k === "dockerfile" && b[k] === "Dockerfile")) {
+                ctx.finding(
+                    "action",
+                    ctx.origin([...base, k], base),
+                    pathText([...base, k]),
+                    `the stack builds ${out.context as string}/Dockerfile with the build args BASE_IMAGE (msa:database.image.base) and TZ only; ${k} is not carried over: make the Dockerfile there build what compose built`,
+                );
+            }
+        }
+        return out;
+    }
+    if (typeof b.dockerfile === "string" && b.dockerfile !== "Dockerfile") {
+        out.dockerfile = b.dockerfile;
+    }
+    const args = buildArgs(ctx, key, b.args, [...base, "args"]);
+    if (Object.keys(args).length > 0) {
+        out.args = args;
+    }
+    if (typeof b.target === "string") {
+        out.target = b.target;
+    }
+    return out;
+}
+
+/** Build args as text; a secret one is dropped and reported (they are plain config). */
+function buildArgs(ctx: MapContext, key: string, value: unknown, base: Path): Record<string, string> {
+    const out: Record<string, string> = {};
+    const entries: [string, unknown, Path][] = Array.isArray(value)
+        ? value.map((item, i) => {
+              const text = String(item);
+              const eq = text.indexOf("=");
+              return eq < 0
+                  ? [text, null, [...base, i]]
+                  : [text.slice(0, eq), text.slice(eq + 1), [...base, i]];
+          })
+        : Object.entries(isObj(value) ? value : {}).map(([k, v]) => [k, v, [...base, k]]);
+    const dotenv = new Map((ctx.input.dotenv?.entries ?? []).map((e) => [e.name, e.value]));
+    for (const [name, v, p] of entries) {
+        const plain = ctx.compose.plainOf(p);
+        const text =
+            v === null || v === undefined
+                ? dotenv.get(name)
+                : ((plain === undefined ? undefined : yaml11NumberText(plain)) ?? String(v));
+        if (text === undefined) {
+            ctx.finding(
+                "unmapped",
+                ctx.origin(p),
+                `${pathText(base)}.${name}`,
+                "takes its value from the shell that runs compose (.env does not set it); the stack builds without it",
+            );
+            continue;
+        }
+        if (looksSecret(name) || carriesCredentials(text) || ctx.secretValues.find(text) !== undefined) {
+            ctx.finding(
+                "action",
+                ctx.origin(p),
+                `${pathText(base)}.${name}`,
+                `a secret as a build argument: it is not written (build args are plain config, and Docker keeps them in the image's history); msa:services.${key}.build.args.${name} is not set: give the build the secret another way`,
+            );
+            continue;
+        }
+        out[name] = text;
+    }
+    return out;
+}
+
+/**
+ * The DB image. The stack builds its DB image from a folder (`msa:database.image.context`, default
+ * docker/db) on top of a Postgres base image (`msa:database.image.base`):
+ * - a Postgres image (official, PostGIS, pgvector, TimescaleDB, … from any registry) becomes
+ *   the base, the reference kept whole: its major version and extensions carry over;
+ * - a custom image in a `<registry>/<namespace>/<project>/<image>` registry names the image the
+ *   stack pushes (`msa:database.image.name`); its base is not known, and said so;
+ * - compose's `build:` becomes `msa:database.image.context`.
+ * Compose's tag is never carried over: the program tags the image with a hash of the build context.
+ */
+export function dbImage(ctx: MapContext, key: string, svc: Obj): { major?: number; majorKnown: boolean } {
+    const at: Path = ["services", key, "image"];
+    const origin = ctx.origin(at, ["services", key]);
+    let context = "docker/db";
+    if (svc.build !== undefined) {
+        const build = buildConfig(ctx, key, svc.build, ["services", key, "build"], true);
+        if (build !== undefined) {
+            context = String(build.context);
+            ctx.setStack("database.image.context", context, ctx.origin(["services", key, "build"]));
+            ctx.finding(
+                "note",
+                ctx.origin(["services", key, "build"]),
+                `services.${key}.build`,
+                `the stack builds the DB image from ${context} (msa:database.image.context), passing the build args BASE_IMAGE (msa:database.image.base, default postgres:14) and TZ`,
+            );
+        }
+    }
+    if (typeof svc.image !== "string") {
+        if (svc.build === undefined) {
+            ctx.finding(
+                "note",
+                origin,
+                `services.${key}`,
+                "no image: the stack builds its DB image from docker/db on postgres:14 (msa:database.image.base)",
+            );
+        }
+        return { majorKnown: false };
+    }
+    const parsed = parseImageRef(svc.image);
+    if (parsed.ok && isPostgresFamily(parsed.ref)) {
+        const major = postgresMajor(parsed.ref.tag);
+        ctx.setStack("database.image.base", svc.image, origin);
+        if (svc.build === undefined) {
+            ctx.finding(
+                "changed",
+                origin,
+                pathText(at),
+                `the stack builds its DB image from docker/db on top of ${svc.image} (msa:database.image.base) and pushes it to msa:registry.server as msa:database.image.name, tagged with a hash of the build context`,
+            );
+        }
+        if (parsed.ref.tag === "latest" || major === undefined) {
+            ctx.finding(
+                "latest",
+                origin,
+                pathText(at),
+                `${svc.image}${parsed.ref.defaultTag ? " (no tag: latest)" : ""} → msa:database.image.base ${svc.image}; pin the major version the data was written with: Postgres refuses a data directory from another major`,
+            );
+        }
+        return { major, majorKnown: major !== undefined };
+    }
+    const tag = parsed.ok ? parsed.ref.tag : parsed.loose.tag;
+    const reg = parsed.ok ? splitRegistryImage(parsed.ref) : undefined;
+    if (reg !== undefined) {
+        ctx.setStack("database.image.name", reg.image, origin);
+        ctx.registries.push({ reg, key });
+        ctx.finding(
+            "changed",
+            origin,
+            pathText(at),
+            `compose runs ${svc.image}; the stack builds this image from ${context} and pushes it as <server>/<namespace>/<project>/${reg.image}, tagged with a hash of the build context: compose's tag is not carried over (msa:database.image.tag is left unset)`,
         );
     } else {
         ctx.finding(
             "action",
             origin,
             pathText(at),
-            `${JSON.stringify(svc.image)} is not an image reference of the form <registry>/<namespace>/<project>/<image>${parsed.ok ? "" : ` (${parsed.reason})`}; the stack builds the DB image from docker/db and pushes it as <msa:registry.server>/<msa:registry.namespace>/<msa:registry.project>/db (msa:database.image.name)`,
+            `${JSON.stringify(svc.image)} is not an image reference of the form <registry>/<namespace>/<project>/<image>${parsed.ok ? "" : ` (${parsed.reason})`}; the stack builds the DB image from ${context} and pushes it as <msa:registry.server>/<msa:registry.namespace>/<msa:registry.project>/db (msa:database.image.name), tagged with a hash of the build context${tag === undefined ? "" : `: compose's tag ${tag} is not carried over (msa:database.image.tag is left unset)`}`,
         );
     }
+    if (svc.build === undefined) {
+        ctx.finding(
+            "action",
+            origin,
+            `${PROJECT}:database.image.base`,
+            `the Postgres version ${JSON.stringify(svc.image)} runs is not known; the stack builds on postgres:14 unless msa:database.image.base says otherwise: set it to the image compose's DB image was built from (Postgres refuses a data directory from another major): pulumi config set --stack ${ctx.input.stack} --path ${PROJECT}:database.image.base <postgres image>`,
+        );
+    }
+    return { majorKnown: false };
+}
+
+/** Postgres and the images built on it: official, PostGIS, pgvector, TimescaleDB, Citus, … */
+const POSTGRES_FAMILY =
+    /(^|[-_.])(postgres|postgresql|postgis|pgvector|pgvecto-rs|timescaledb|timescaledb-ha|timescaledb-postgis|paradedb|citus)([-_.]|$)/;
+
+export function isPostgresFamily(ref: ImageRef): boolean {
+    const last = ref.components[ref.components.length - 1] ?? "";
+    return POSTGRES_FAMILY.test(last);
+}
+
+export function isPostgresFamilyText(text: string): boolean {
+    const parsed = parseImageRef(text);
+    return parsed.ok && isPostgresFamily(parsed.ref);
+}
+
+/** The Postgres major of a tag: `16-alpine`, `16.4`, `pg17`, `0.8.0-pg18`, `latest-pg16`, `16-3.4`. */
+export function postgresMajor(tag: string): number | undefined {
+    const m = /(?:^|[-_])pg(\d+)(?:[-_.]|$)/.exec(tag) ?? /^(\d+)(?:[-_.]|$)/.exec(tag);
+    const n = m?.[1] === undefined ? undefined : Number(m[1]);
+    return n !== undefined && n >= 9 && n < 100 ? n : undefined;
 }
 
 /**

@@ -13,10 +13,12 @@ import { PROJECT, SERVICE_KEY_PATTERN } from "../../config/schema";
 import { externalDb, findDatabase, mapDatabase } from "./database";
 import { healthcheckTest } from "./healthcheck";
 import { chooseRegistry } from "./images";
-import { MapContext, MapInput, Obj, SecretValue } from "./context";
+import { asObj, isObj, MapContext, MapInput, Obj, SecretValue } from "./context";
 import { Finding, ImportError } from "../report";
+import type { SecretValues } from "../secretValues";
 import { readServiceEnvs } from "./composeEnv";
-import { mapService } from "./services";
+import { shellOnlyEnv } from "./env";
+import { mapService, networkCount } from "./services";
 import { otherVolumes } from "./volumes";
 
 export type { MapInput, SecretValue } from "./context";
@@ -32,6 +34,8 @@ export interface Mapped {
     mode: "container" | "external";
     dbService?: string;
     services: string[];
+    /** Every secret value seen, to keep out of every output. */
+    secretValues: SecretValues;
 }
 
 /**
@@ -60,7 +64,7 @@ const DATABASE_FIELDS = {
 /** The maps inside `msa:database`, fields in the schema's order. */
 const SUB_FIELDS: Record<string, string[]> = {
     client: ["kind", "dialect", "driverClassName", "type"],
-    image: ["name", "tag", "base"],
+    image: ["name", "context", "tag", "base"],
 };
 
 /** Runs the steps in order (the findings keep it) and assembles the stack config. */
@@ -69,14 +73,17 @@ export function mapCompose(input: MapInput): Mapped {
     ctx.dbKey = findDatabase(ctx);
     checkServiceKeys(ctx);
     topLevel(ctx);
+    profiled(ctx);
     readServiceEnvs(ctx);
     const db = ctx.dbKey === undefined ? undefined : mapDatabase(ctx, ctx.dbKey);
+    otherVolumes(ctx, ctx.dataVolume === undefined ? [] : [ctx.dataVolume]);
     const services: Obj = {};
     for (const key of Object.keys(ctx.services)) {
         if (key !== ctx.dbKey) {
             services[key] = mapService(ctx, key);
         }
     }
+    shellOnlyEnv(ctx);
     const registry = chooseRegistry(ctx, services);
     const mode = ctx.dbKey === undefined ? "external" : "container";
     if (mode === "external") {
@@ -93,6 +100,7 @@ export function mapCompose(input: MapInput): Mapped {
         database,
         services,
     };
+    keepSecretsOut(ctx, config);
     ctx.secrets.push({
         key: `${PROJECT}:registryPassword`,
         path: false,
@@ -111,6 +119,7 @@ export function mapCompose(input: MapInput): Mapped {
         mode,
         dbService: ctx.dbKey,
         services: Object.keys(services),
+        secretValues: ctx.secretValues,
     };
 }
 
@@ -135,13 +144,27 @@ function databaseConfig(ctx: MapContext, mode: "container" | "external", own: Ob
         values.bindAddress = "127.0.0.1";
     }
     if (values.name === undefined) {
-        values.name = "postgres";
-        ctx.finding(
-            "changed",
-            { file: ctx.compose.label },
-            `${PROJECT}:database.name`,
-            "no DB_NAME or POSTGRES_DB in the compose files; set to postgres, the database Postgres creates by default",
-        );
+        // Postgres's image creates POSTGRES_DB, else a database named after POSTGRES_USER.
+        const user = ctx.dbKey === undefined ? undefined : ctx.envOf(ctx.dbKey).get("POSTGRES_USER");
+        if (user !== undefined && !user.secret && user.value !== "") {
+            values.name = user.value;
+            ctx.finding(
+                "note",
+                user,
+                `${PROJECT}:database.name`,
+                `no DB_NAME or POSTGRES_DB in the compose files: Postgres created the database named after POSTGRES_USER, ${user.value}, and msa:database.name is ${user.value}`,
+            );
+        } else {
+            values.name = "postgres";
+            ctx.finding(
+                "note",
+                { file: ctx.compose.label },
+                `${PROJECT}:database.name`,
+                mode === "container"
+                    ? "no DB_NAME, POSTGRES_DB or POSTGRES_USER in the compose files; set to postgres, the database Postgres creates by default"
+                    : "no DB_NAME in the compose files; set to postgres: check it names the database on the server",
+            );
+        }
     }
     for (const [field, order] of Object.entries(SUB_FIELDS)) {
         const sub = values[field] as Obj | undefined;
@@ -174,11 +197,17 @@ function checkServiceKeys(ctx: MapContext): void {
 /** Top-level keys: only `services` and the database's data volume have stack keys. */
 function topLevel(ctx: MapContext): void {
     for (const key of Object.keys(ctx.compose.data)) {
-        if (key === "services" || key === "version" || key === "name" || key.startsWith("x-")) {
+        if (
+            key === "services" ||
+            key === "version" ||
+            key === "name" ||
+            key === "volumes" ||
+            key.startsWith("x-")
+        ) {
             continue;
         }
-        if (key === "volumes") {
-            otherVolumes(ctx);
+        if (key === "networks" && networkCount(ctx) <= 1) {
+            // One network for every service: what the stack does too.
             continue;
         }
         ctx.finding(
@@ -189,5 +218,89 @@ function topLevel(ctx: MapContext): void {
                 ? "the stack puts every service on one network of its own"
                 : "no stack key for it",
         );
+    }
+}
+
+/** Services compose starts only with `--profile`: `docker compose up` does not run them. */
+function profiled(ctx: MapContext): void {
+    for (const key of ctx.profiled) {
+        const svc = asObj(asObj(ctx.compose.data.services)[key]);
+        const profiles = Array.isArray(svc.profiles) ? svc.profiles.map(String) : [];
+        ctx.finding(
+            "unmapped",
+            ctx.origin(["services", key, "profiles"], ["services", key]),
+            `services.${key}`,
+            `compose starts it only with --profile ${profiles.join(" or --profile ")}, and the stack has no profiles: it is not imported, so it is not deployed (as with a plain docker compose up); add msa:services.${key} by hand to deploy it always`,
+        );
+    }
+}
+
+/** Keys whose values are choices from a list, never something a secret could be. */
+const NOT_SECRET_CAPABLE = new Set(["restart", "protocol", "bindAddress", "mode"]);
+
+/**
+ * The last guard before the stack file: no plain value the import writes may equal or hold a
+ * secret value. Env values and commands were already handled where they are mapped; anything
+ * else (a container name, a node name, a DB host) is not written and reported. A DB user or
+ * database name equal to the DB password cannot be left out (the stack needs them): it is
+ * written, the password is the one that must change, and the report says so.
+ */
+function keepSecretsOut(ctx: MapContext, config: Obj): void {
+    const visit = (value: unknown, p: string[], parent: Obj | unknown[], key: string | number) => {
+        if (typeof value === "string") {
+            if (NOT_SECRET_CAPABLE.has(String(key))) {
+                return;
+            }
+            const what = ctx.secretValues.find(value);
+            if (what === undefined) {
+                return;
+            }
+            const name = `${PROJECT}:${p.join(".")}`;
+            if (name === `${PROJECT}:database.user` || name === `${PROJECT}:database.name`) {
+                ctx.secretValues.allowPlain(value);
+                ctx.finding(
+                    "action",
+                    { file: ctx.compose.label },
+                    name,
+                    `has the same value as ${what}, a secret, and the stack file holds ${name} in plain text: choose another password before pulumi up (pulumi config set --secret --stack ${ctx.input.stack} ${PROJECT}:dbPassword, and change it in the database)`,
+                );
+                return;
+            }
+            const [top, ...rest] = p;
+            const field = rest.length === 0 ? top : rest[rest.length - 1];
+            ctx.finding(
+                "action",
+                { file: ctx.compose.label },
+                name,
+                `is not written: its value holds the value of ${what}, a secret, which never goes to the stack file; set ${name} yourself without it`,
+            );
+            if (Array.isArray(parent)) {
+                removeAt(config, p.slice(0, -1));
+            } else {
+                delete parent[String(field ?? key)];
+            }
+            return;
+        }
+        if (Array.isArray(value)) {
+            [...value].forEach((v, i) => visit(v, [...p, String(i)], value, i));
+        } else if (isObj(value)) {
+            for (const [k, v] of Object.entries(value)) {
+                visit(v, [...p, k], value, k);
+            }
+        }
+    };
+    for (const [k, v] of Object.entries(config)) {
+        visit(v, [k], config, k);
+    }
+}
+
+function removeAt(root: Obj, p: string[]): void {
+    let node: unknown = root;
+    for (const seg of p.slice(0, -1)) {
+        node = isObj(node) ? node[seg] : undefined;
+    }
+    const last = p[p.length - 1];
+    if (isObj(node) && last !== undefined) {
+        delete node[last];
     }
 }

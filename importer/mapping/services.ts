@@ -10,12 +10,16 @@ import type { Path } from "../compose";
 import { pathText } from "../compose";
 import { mapServiceEnv } from "./env";
 import { serviceImage } from "./images";
+import type { FindingKind } from "../report";
 import { asObj, MapContext, Obj } from "./context";
 import { servicePorts } from "./ports";
 
 /** The compose keys the import reads on a service. */
 export const SERVICE_KEYS = new Set([
     "image",
+    "build",
+    "expose",
+    "networks",
     "container_name",
     "restart",
     "ports",
@@ -29,6 +33,7 @@ export const SERVICE_KEYS = new Set([
 /** Fields of an imported service in the order the stack files use. */
 const SERVICE_FIELD_ORDER = [
     "image",
+    "build",
     "__registry",
     "tag",
     "nodeName",
@@ -54,6 +59,7 @@ export function mapService(ctx: MapContext, key: string): Obj {
         out.ports = ports;
     }
     mapServiceEnv(ctx, key, out);
+    serviceNetworks(ctx, key, svc);
     out.restart = restartPolicy(ctx, key, svc);
     dependsOn(ctx, key, svc);
     const command = commandArgs(ctx, key, svc);
@@ -67,22 +73,126 @@ export function mapService(ctx: MapContext, key: string): Obj {
     return Object.fromEntries(SERVICE_FIELD_ORDER.filter((k) => k in out).map((k) => [k, out[k]]));
 }
 
-/** Settings the stack has no key for, reported one by one (with a hint where there is one). */
+/** Settings the stack has no key for, reported one by one with what that changes. */
 export function unknownKeys(ctx: MapContext, key: string, svc: Obj, known: Set<string>): void {
     for (const k of Object.keys(svc)) {
         if (!known.has(k)) {
             const at: Path = ["services", key, k];
-            const hint =
-                k === "healthcheck"
-                    ? "the stack declares no healthcheck for services"
-                    : k === "volumes"
-                      ? "the stack mounts no volumes on services"
-                      : k === "build"
-                        ? "the stack pulls images; build and push them in CI"
-                        : "no stack key for it";
-            ctx.finding("unmapped", ctx.origin(at), pathText(at), hint);
+            const [kind, hint] = unknownHint(ctx, key, k, svc[k]);
+            ctx.finding(kind, ctx.origin(at), pathText(at), hint);
         }
     }
+}
+
+function unknownHint(ctx: MapContext, key: string, k: string, value: unknown): [FindingKind, string] {
+    switch (k) {
+        case "healthcheck":
+            return [
+                "unmapped",
+                "the stack declares no healthcheck for services: Docker reports no health for it, and nothing waits for it to be healthy",
+            ];
+        case "volumes":
+            return [
+                "unmapped",
+                "the stack mounts no volumes on services: what the container keeps there is lost when it is re-created, and files mounted from the host are missing",
+            ];
+        case "entrypoint":
+            return [
+                "action",
+                `compose replaces the image's entrypoint; the stack has no key for it, so the container runs the image's own entrypoint (with msa:services.${key}.command as its arguments): build the entrypoint into the image, or move it into msa:services.${key}.command if the image's entrypoint runs its arguments`,
+            ];
+        case "network_mode":
+            return ["action", networkModeHint(key, String(value))];
+        case "profiles":
+            return [
+                "action",
+                `compose starts ${key} only with --profile ${profileList(value)}; the stack has no profiles, so it is always deployed`,
+            ];
+        case "links":
+            return [
+                "unmapped",
+                `compose's links are aliases on its default network; the stack reaches every service by its name, so links of the form <service> change nothing, and an alias <service>:<alias> no longer resolves`,
+            ];
+        case "logging":
+            return ["unmapped", "the container logs with the Docker daemon's default driver"];
+        case "labels":
+            return ["unmapped", "the stack labels containers itself; these labels are not set"];
+        default:
+            void ctx;
+            return ["unmapped", "no stack key for it: the container runs without it"];
+    }
+}
+
+function profileList(value: unknown): string {
+    return Array.isArray(value) ? value.map(String).join(" or --profile ") : String(value);
+}
+
+function networkModeHint(key: string, mode: string): string {
+    if (mode === "host") {
+        return `compose runs ${key} in the host's network (network_mode: host); the stack puts it on its own network: it no longer listens on the host's interfaces (publish its ports in msa:services.${key}.ports), and localhost no longer reaches the host's services`;
+    }
+    const m = /^(service|container):(.+)$/.exec(mode);
+    if (m !== null) {
+        return `compose runs ${key} in the network namespace of ${m[1] ?? ""} ${m[2] ?? ""} (they share localhost and ports); in the stack ${key} has an address of its own: what it reached on localhost must be addressed by that service's name, and ports published for it there are not ${key}'s`;
+    }
+    if (mode === "none") {
+        return `compose runs ${key} without a network (network_mode: none); the stack connects it to the stack's network, so it can reach every service`;
+    }
+    return `compose runs ${key} with network_mode: ${mode}; the stack puts every service on one network of its own`;
+}
+
+/**
+ * `networks:` of a service: when compose has only one network, it is the stack's one network and
+ * nothing changes; with several, every service can now reach every other one. Aliases and fixed
+ * addresses are not carried over.
+ */
+function serviceNetworks(ctx: MapContext, key: string, svc: Obj): void {
+    if (svc.networks === undefined) {
+        return;
+    }
+    const at: Path = ["services", key, "networks"];
+    const names = Array.isArray(svc.networks)
+        ? svc.networks.map(String)
+        : Object.keys(asObj(svc.networks));
+    if (networkCount(ctx) > 1) {
+        ctx.finding(
+            "unmapped",
+            ctx.origin(at),
+            pathText(at),
+            `compose puts ${key} on ${names.join(", ")}; the stack puts every service on one network, so ${key} reaches (and is reached by) every service`,
+        );
+    }
+    for (const [net, opts] of Object.entries(Array.isArray(svc.networks) ? {} : asObj(svc.networks))) {
+        const o = asObj(opts);
+        for (const k of ["aliases", "ipv4_address", "ipv6_address"]) {
+            if (o[k] !== undefined) {
+                ctx.finding(
+                    "unmapped",
+                    ctx.origin([...at, net, k], at),
+                    pathText([...at, net, k]),
+                    k === "aliases"
+                        ? `the stack gives ${key} one network alias, its name: other names for it no longer resolve`
+                        : `the stack does not fix addresses: ${key} gets one from Docker`,
+                );
+            }
+        }
+    }
+}
+
+/** The networks compose's services use (`default` for those that name none). */
+export function networkCount(ctx: MapContext): number {
+    const used = new Set<string>();
+    for (const svc of Object.values(ctx.services)) {
+        const n = svc.networks;
+        const names =
+            n === undefined
+                ? [svc.network_mode === undefined ? "default" : `mode:${String(svc.network_mode)}`]
+                : Array.isArray(n)
+                  ? n.map(String)
+                  : Object.keys(asObj(n));
+        names.forEach((x) => used.add(x));
+    }
+    return used.size;
 }
 
 /** `mem_limit` in MiB; a value that is not a memory size is reported and gives undefined. */
@@ -170,13 +280,13 @@ function commandArgs(ctx: MapContext, key: string, svc: Obj): string[] | undefin
         return undefined;
     }
     const args = Array.isArray(svc.command) ? svc.command.map(String) : [String(svc.command)];
-    if (args.some(carriesCredentials)) {
+    if (args.some((a) => carriesCredentials(a) || ctx.secretValues.find(a) !== undefined)) {
         // The stack file never holds a credential, and a command cannot read msa:secretEnv.
         ctx.finding(
             "action",
             ctx.origin(at),
             pathText(at),
-            `the command carries credentials (a password in it), which never go to the stack file: the command is not imported; pass the credential in env (msa:secretEnv.${key}.<NAME>, set with pulumi config set --secret --path) and set msa:services.${key}.command without it`,
+            `the command carries credentials (a password, or the value of a secret, in it), which never go to the stack file: the command is not imported; pass the credential in env (msa:secretEnv.${key}.<NAME>, set with pulumi config set --secret --path) and set msa:services.${key}.command without it`,
         );
         return undefined;
     }

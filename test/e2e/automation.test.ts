@@ -10,6 +10,7 @@ import * as os from "os";
 import * as path from "path";
 import { projectRoot } from "../../config/stackFiles";
 import {
+    containerOf,
     DB,
     docker,
     e2eEnv,
@@ -96,7 +97,7 @@ describeWithCli("pulumi up / destroy through the Automation API", () => {
     });
 
     test("published ports bind the declared addresses and protocols; orders runs its command", async () => {
-        const orders = await docker.getContainer(`${ids.prefix}-orders`).inspect();
+        const orders = await docker.getContainer(await containerOf(ids.stack, "orders")).inspect();
         expect(orders.HostConfig.PortBindings).toEqual({
             "8080/tcp": [{ HostIp: "127.0.0.1", HostPort: String(ids.ordersPort) }],
             [`${ORDERS_UDP_PORT}/udp`]: [

@@ -18,6 +18,7 @@
  * before anything is created: an unknown field is an error, so nothing declared is silently
  * ignored.
  */
+import * as crypto from "crypto";
 import Docker from "dockerode";
 import * as fs from "fs";
 import * as net from "net";
@@ -88,6 +89,7 @@ export const SUPPORTED: Readonly<Record<string, Readonly<Record<string, Shape>>>
         ports: list(fields({ internal: scalar, external: scalar, ip: scalar, protocol: scalar })),
         networksAdvanced: list(fields({ name: scalar, aliases: list(scalar) })),
         restart: scalar,
+        destroyGraceSeconds: scalar,
         healthcheck: fields({
             tests: list(scalar),
             interval: scalar,
@@ -120,6 +122,8 @@ export interface Created {
     resource: CapturedResource;
     /** Docker's id (container, network), or the name (volume, image). */
     id: string;
+    /** A container's name: the declared one, or the one the provider gave it (autonaming). */
+    name?: string;
     /** Its dependency level: 0 depends on nothing, n on something of level n-1 at most. */
     level: number;
     /** When the driver started creating it (all its dependencies were done), in ms. */
@@ -190,10 +194,11 @@ export class DockerDriver {
         }
         await runByDependencies(capture.resources, async (resource, level) => {
             const startedAt = Date.now();
-            const { id, healthyAt } = await this.create(resource, deployment);
+            const { id, name, healthyAt } = await this.create(resource, deployment);
             deployment.created.push({
                 resource,
                 id,
+                ...(name === undefined ? {} : { name }),
                 level,
                 startedAt,
                 readyAt: Date.now(),
@@ -208,7 +213,8 @@ export class DockerDriver {
     }
 
     /**
-     * Deletes in reverse creation order, as `pulumi destroy` would: refuses (before deleting
+     * Deletes in the reverse of the order creations finished (a resource after everything that
+     * depends on it), as `pulumi destroy` would: refuses (before deleting
      * anything) while a protected resource is part of the stack, and only forgets a resource with
      * `retainOnDelete`, leaving it on the engine.
      */
@@ -285,6 +291,17 @@ export class DockerDriver {
                 if (args.type === T.provider) {
                     providers.set(args.name, parseRegistryAuth(inputs.registryAuth));
                     return undefined;
+                }
+                if (args.type === T.container && inputs.name === undefined) {
+                    // The provider names a container the program leaves unnamed as Pulumi
+                    // autonames: the logical name and 7 random hex digits.
+                    return {
+                        id: `${args.name}-id`,
+                        state: {
+                            ...(args.inputs as Record<string, unknown>),
+                            name: autoName(args.name),
+                        },
+                    };
                 }
                 if (args.type !== T.image) {
                     return undefined;
@@ -386,9 +403,9 @@ export class DockerDriver {
     private async create(
         resource: CapturedResource,
         deployment: Deployment,
-    ): Promise<{ id: string; healthyAt?: number }> {
+    ): Promise<{ id: string; name?: string; healthyAt?: number }> {
         if (resource.type === T.container) {
-            return this.createContainer(resource.name, reveal(resource.inputs) as Inputs);
+            return this.createContainer(resource.name, containerInputs(resource));
         }
         return { id: await this.createOther(resource, deployment) };
     }
@@ -447,10 +464,21 @@ export class DockerDriver {
         }
         const inputs = reveal(resource.inputs) as Record<string, unknown>;
         switch (resource.type) {
-            case T.container:
-                this.log(`remove container ${String(inputs.name)}`);
-                await this.docker.getContainer(c.id).remove({ force: true });
+            case T.container: {
+                this.log(`remove container ${c.name ?? c.id}`);
+                const container = this.docker.getContainer(c.id);
+                // As the provider does: stop with the declared grace period, then remove.
+                const grace = inputs.destroyGraceSeconds;
+                if (typeof grace === "number") {
+                    await container.stop({ t: grace }).catch((err: { statusCode?: number }) => {
+                        if (err.statusCode !== 304) {
+                            throw err;
+                        }
+                    });
+                }
+                await container.remove({ force: true });
                 return;
+            }
             case T.network:
                 this.log(`remove network ${String(inputs.name)}`);
                 await this.docker.getNetwork(c.id).remove();
@@ -499,20 +527,20 @@ export class DockerDriver {
     private async createContainer(
         name: string,
         inputs: Inputs,
-    ): Promise<{ id: string; healthyAt?: number }> {
+    ): Promise<{ id: string; name: string; healthyAt?: number }> {
         const spec = containerSpec(inputs);
         this.log(`create container ${spec.name}`);
         const container = await this.docker.createContainer(spec);
         await container.start();
         if (inputs.wait !== true) {
-            return { id: container.id };
+            return { id: container.id, name: String(spec.name) };
         }
         const healthyAt = await waitHealthy(
             container,
             Number(inputs.waitTimeout ?? 60),
             spec.name ?? name,
         );
-        return { id: container.id, healthyAt };
+        return { id: container.id, name: String(spec.name), healthyAt };
     }
 }
 
@@ -647,6 +675,20 @@ export async function waitHealthy(
 }
 
 type Inputs = Record<string, unknown>;
+
+/** `orders-container` → `orders-container-1a2b3c4`, as Pulumi autonames a resource. */
+function autoName(logicalName: string): string {
+    return `${logicalName}-${crypto.randomBytes(4).toString("hex").slice(0, 7)}`;
+}
+
+/**
+ * A container's inputs as the provider creates it: secrets revealed, and the name the provider
+ * gave it when the program set none (the capture recorded the provider's answer).
+ */
+function containerInputs(resource: CapturedResource): Inputs {
+    const inputs = reveal(resource.inputs) as Inputs;
+    return inputs.name === undefined ? { ...inputs, name: resource.outputs.name } : inputs;
+}
 
 /**
  * Creates `resources` (the custom ones) as the Pulumi engine schedules them: each starts once all

@@ -355,7 +355,11 @@ export async function startOrder(deployment: Deployment): Promise<StartOrder[]> 
     const dbHealthyAt = db.healthyAt;
     const out: StartOrder[] = [];
     for (const r of serviceContainers(deployment.capture)) {
-        const info = await docker.getContainer(String(r.inputs.name)).inspect();
+        const id = deployment.created.find((c) => c.resource.urn === r.urn)?.id;
+        if (id === undefined) {
+            throw new Error(`the deployment did not create ${r.name}`);
+        }
+        const info = await docker.getContainer(id).inspect();
         const startedAt = Date.parse(info.State.StartedAt);
         out.push({
             container: r.name,
@@ -380,6 +384,18 @@ export async function stackLeftovers(
         networks: networks.map((n) => n.Name).sort(),
         volumes: volumes.map((v) => v.Name).sort(),
     };
+}
+
+/** The name of the container of `stack` labelled as `component` (a service key, `database`). */
+export async function containerOf(stack: string, component: string): Promise<string> {
+    const filters = JSON.stringify({ label: [`msa.stack=${stack}`, `msa.component=${component}`] });
+    const [found, ...more] = await docker.listContainers({ all: true, filters });
+    if (found === undefined || more.length > 0) {
+        throw new Error(
+            `expected one ${component} container of ${stack}, found ${more.length + (found ? 1 : 0)}`,
+        );
+    }
+    return (found.Names[0] ?? "").replace(/^\//, "");
 }
 
 /** Removes whatever `stack` left on the engine: the tests' own last-resort cleanup. */

@@ -70,6 +70,15 @@ const created = (name: string): Created => {
     }
     return c;
 };
+/** A container's name on the engine: declared, or given by the provider (autonaming). */
+const containerName = (name: string): string => created(name).name ?? declaredName(name);
+const declaredLabels = (name: string): Record<string, string> =>
+    Object.fromEntries(
+        (resource(name).inputs.labels as { label: string; value: string }[]).map((l) => [
+            l.label,
+            l.value,
+        ]),
+    );
 
 beforeAll(async () => {
     ids = await stackIds("stack");
@@ -191,15 +200,14 @@ describe("services", () => {
                 ok: true,
                 server: { database: DB.name, user: DB.user, schemaExists: true },
             });
-            expect((await inspect(declaredName(`${key}-container`))).State.Running).toBe(true);
+            expect((await inspect(containerName(`${key}-container`))).State.Running).toBe(true);
         }
     });
 
     test("each link resolves to the linked service and answers", async () => {
         const net = `${ids.prefix}-net`;
-        const ordersIp = (await inspect(declaredName("orders-container"))).NetworkSettings.Networks[
-            net
-        ]?.IPAddress;
+        const ordersIp = (await inspect(containerName("orders-container"))).NetworkSettings
+            .Networks[net]?.IPAddress;
         const billing = await serviceReport(`http://127.0.0.1:${ids.billingPort}/`);
         expect(billing.links).toEqual({
             ORDERS: {
@@ -273,8 +281,8 @@ describe("services", () => {
     });
 
     test("containers carry the declared restart policy, memory limits and labels", async () => {
-        const orders = await inspect(declaredName("orders-container"));
-        const billing = await inspect(declaredName("billing-container"));
+        const orders = await inspect(containerName("orders-container"));
+        const billing = await inspect(containerName("billing-container"));
         const db = await inspect(dbContainer());
         expect(orders.HostConfig.RestartPolicy?.Name).toBe("always");
         expect(billing.HostConfig.RestartPolicy?.Name).toBe("unless-stopped");
@@ -282,7 +290,8 @@ describe("services", () => {
         expect(orders.HostConfig.Memory).toBe(128 * 1024 * 1024);
         expect(billing.HostConfig.Memory).toBe(0);
         expect(db.HostConfig.Memory).toBe(DB.memoryMb * 1024 * 1024);
-        expect(orders.Config.Labels).toEqual({
+        expect(orders.Config.Labels).toEqual(declaredLabels("orders-container"));
+        expect(orders.Config.Labels).toMatchObject({
             "msa.component": "orders",
             "msa.environment": "e2e",
             "msa.project": "msa",
@@ -291,11 +300,11 @@ describe("services", () => {
     });
 
     test("orders runs the declared command, verbatim; billing the image's own", async () => {
-        const orders = await inspect(declaredName("orders-container"));
+        const orders = await inspect(containerName("orders-container"));
         expect(orders.Config.Cmd).toEqual(ORDERS_COMMAND);
         // What the engine started: the command's words, none split or interpreted by a shell.
         expect([orders.Path, ...orders.Args]).toEqual(ORDERS_COMMAND);
-        const billing = await inspect(declaredName("billing-container"));
+        const billing = await inspect(containerName("billing-container"));
         expect(billing.Config.Cmd).toEqual(["python3", "-u", "/app/app.py"]);
     });
 });
@@ -340,13 +349,13 @@ describe("published ports", () => {
         const cases = [
             { container: dbContainer(), key: "5432/tcp", bind: "127.0.0.1", port: ids.dbHostPort },
             {
-                container: declaredName("orders-container"),
+                container: containerName("orders-container"),
                 key: "8080/tcp",
                 bind: "127.0.0.1",
                 port: ids.ordersPort,
             },
             {
-                container: declaredName("billing-container"),
+                container: containerName("billing-container"),
                 key: "8081/tcp",
                 bind: "0.0.0.0",
                 port: ids.billingPort,
@@ -367,7 +376,7 @@ describe("published ports", () => {
     });
 
     test("the UDP port is published as UDP on its bind address, next to the TCP one", async () => {
-        const orders = await inspect(declaredName("orders-container"));
+        const orders = await inspect(containerName("orders-container"));
         const udp = `${ORDERS_UDP_PORT}/udp`;
         expect(orders.HostConfig.PortBindings).toEqual({
             "8080/tcp": [{ HostIp: "127.0.0.1", HostPort: String(ids.ordersPort) }],
@@ -439,7 +448,7 @@ describe("registry", () => {
             const digest = await driver.registryDigest(`${server}/${repo(key)}:1.0`, auth);
             const ref = `${server}/${repo(key)}:1.0@${digest}`;
             expect(resource(`${key}-image`).inputs.name).toBe(ref);
-            expect((await inspect(declaredName(`${key}-container`))).Config.Image).toBe(ref);
+            expect((await inspect(containerName(`${key}-container`))).Config.Image).toBe(ref);
         }
     });
 

@@ -224,6 +224,27 @@ const VALID_VALUES: [string, fc.Arbitrary<unknown>][] = [
     ["services.$s.command", fc.array(freeText, { minLength: 1, maxLength: 3 })],
     ["services.$s.command.$i", freeText],
     ["services.$s.links", fc.array(keyName, { maxLength: 2 })],
+    ["services.$s.stopGraceSeconds", fc.integer({ min: 0, max: 3600 })],
+    [
+        "services.$s.healthcheck",
+        fc.oneof(
+            fc.record({ http: fc.stringMatching(/^\/[A-Za-z0-9._~-]{0,12}$/) }),
+            fc.record({ command: fc.array(freeText, { minLength: 1, maxLength: 2 }) }),
+            fc.record({
+                http: fc.constant("/health"),
+                interval: duration,
+                retries: fc.integer({ min: 1, max: 100 }),
+            }),
+        ),
+    ],
+    ["services.$s.healthcheck.interval", duration],
+    [
+        "proxy",
+        fc.record({
+            image: fc.constantFrom("haproxy:3.0.6", "registry.example.com/ops/haproxy:3.1"),
+        }),
+    ],
+    ["proxy.memoryMb", fc.integer({ min: 6, max: 1048576 })],
 ];
 
 // --- where ----------------------------------------------------------------------------------
@@ -447,10 +468,15 @@ function namesMutation(errors: string[], m: Mutation, base: Raw): boolean {
     }
     const parent = keyPath(m.path.slice(0, -1));
     const made = keyPath(madeKey(base, m.path));
+    const [top, service, field] = m.path;
     return errors.some(
         (e) =>
             names(e, keyPath(m.path)) ||
             names(e, made) ||
+            // Taking a linked service's ports away: the link that needs them names the service.
+            (top === "services" &&
+                field === "ports" &&
+                e.includes(`names service ${JSON.stringify(service)}, which has no ports`)) ||
             (m.path.length > 1 &&
                 e.includes(`${parent} has a bad key ${showValue(m.path.at(-1))}`)),
     );
@@ -511,13 +537,6 @@ const everyServiceEnv = (p: Plan, name: string, value: unknown) =>
 const remoteImage = (p: Plan, svc: string): string => String(p.inputs(`${svc}-image`)?.name);
 const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
-/** Config port fields → the container's `ports[]` input fields. */
-const PORT_INPUT = {
-    container: "internal",
-    host: "external",
-    bindAddress: "ip",
-    protocol: "protocol",
-};
 /** The case a check runs in: its stack and its final config (defaults not applied). */
 interface Case {
     stack: Stack;
@@ -644,17 +663,13 @@ const LANDS: Record<string, Lands> = {
     "services.$s.nodeName": (p, v, at) =>
         envsOf(p.containers.get(String(at[1]))).includes(`NODENAME=${String(v)}`),
     "services.$s.containerName": (p, v, at) => p.containers.get(String(at[1]))?.name === v,
+    // Every port field lands with its whole port: checked for all the service's ports.
     "services.$s.ports": (p, _v, at, c) => portsLand(p, at, c),
     "services.$s.ports.$i": (p, _v, at, c) => portsLand(p, at, c),
     ...Object.fromEntries(
-        Object.entries(PORT_INPUT).map(([field, input]): [string, Lands] => [
+        FIELDS.port.map((field): [string, Lands] => [
             `services.$s.ports.$i.${field}`,
-            (p, v, at, c) =>
-                // A port without a host port is not published: the service's ports then land
-                // as a whole (none of them with that port).
-                configPorts(at, c)[Number(at[3])]?.host === undefined
-                    ? portsLand(p, at, c)
-                    : containerPorts(p, at).some((x) => x[input] === v),
+            (p, _v, at, c) => portsLand(p, at, c),
         ]),
     ),
     "services.$s.env": (p, v, at) =>
@@ -672,29 +687,115 @@ const LANDS: Record<string, Lands> = {
     "services.$s.command": (p, v, at) => sameJson(p.containers.get(String(at[1]))?.command, v),
     "services.$s.command.$i": (p, v, at) =>
         (p.containers.get(String(at[1]))?.command as unknown[] | undefined)?.[Number(at[3])] === v,
+    "services.$s.stopGraceSeconds": (p, v, at) =>
+        p.containers.get(String(at[1]))?.destroyGraceSeconds === v,
+    "services.$s.healthcheck": (p, _v, at, c) => serviceHealthcheckLands(p, at, c),
+    ...Object.fromEntries(
+        ["http", "command", "interval", "timeout", "retries", "startPeriod"].map(
+            (field): [string, Lands] => [
+                `services.$s.healthcheck.${field}`,
+                (p, _v, at, c) => serviceHealthcheckLands(p, at, c),
+            ],
+        ),
+    ),
+    services: (p, v, at, c) =>
+        sameJson([...p.containers.keys()].sort(), Object.keys(v as Raw).sort()) &&
+        Object.entries(v as Raw).every(([key, svc]) =>
+            LANDS["services.$s"]?.(p, svc, ["services", key], c),
+        ),
+    proxy: (p, _v, _at, c) => proxyLands(p, c),
+    "proxy.image": (p, _v, _at, c) => proxyLands(p, c),
+    "proxy.memoryMb": (p, _v, _at, c) => proxyLands(p, c),
 };
 
-/** The service's ports as the final config says, defaults applied. */
-function configPorts(at: Path, c: Case): ReturnType<typeof portSchema.parse>[] {
-    const svc = (c.raw.services as Raw)[String(at[1])] as Raw;
-    return ((svc.ports ?? []) as unknown[]).map((x) => portSchema.parse(x));
+/** The final config as the program read it (strings decoded), at `at`. */
+function readAt(c: Case, at: Path): unknown {
+    return getPath(readConfig(c.stack, namespaced(c.raw)).raw, at);
 }
-const containerPorts = (p: Plan, at: Path): Raw[] =>
-    (p.containers.get(String(at[1]))?.ports ?? []) as Raw[];
 
-/** The container publishes exactly the config's ports that have a host port. */
+/** The service's healthcheck (as the final config has it) is the container's, and it waits. */
+function serviceHealthcheckLands(p: Plan, at: Path, c: Case): boolean {
+    const hc = readAt(c, at.slice(0, 3)) as Raw | undefined;
+    const container = p.containers.get(String(at[1]));
+    const declared = container?.healthcheck as Raw | undefined;
+    if (hc === undefined) {
+        return declared === undefined;
+    }
+    const tests = (declared?.tests ?? []) as string[];
+    const test =
+        hc.command !== undefined
+            ? sameJson(tests, ["CMD", ...(hc.command as string[])])
+            : tests[0] === "CMD-SHELL" && String(tests[1]).includes(`${String(hc.http)}'`);
+    return (
+        test &&
+        container?.wait === true &&
+        ["interval", "timeout", "retries", "startPeriod"].every(
+            (f) => hc[f] === undefined || declared?.[f] === hc[f],
+        )
+    );
+}
+
+/** With `msa:proxy`, the proxy runs the configured image, with its memory limit. */
+function proxyLands(p: Plan, c: Case): boolean {
+    const proxy = readAt(c, ["proxy"]) as Raw | undefined;
+    const container = p.inputs("proxy-container");
+    if (proxy === undefined || container === undefined) {
+        // No proxy, or one with nothing to route (no TCP host port): none is declared.
+        return container === undefined && (proxy === undefined || proxiedPorts(c).length === 0);
+    }
+    return (
+        remoteImage(p, "proxy").startsWith(`${String(proxy.image)}@`) &&
+        container.memory === proxy.memoryMb
+    );
+}
+
+type PortConfig = ReturnType<typeof portSchema.parse>;
+
+/** The service's ports as the final config says, defaults applied. */
+function configPorts(c: Case, svc: string): PortConfig[] {
+    const service = (c.raw.services as Raw)[svc] as Raw;
+    return ((service.ports ?? []) as unknown[]).map((x) => portSchema.parse(x));
+}
+const containerPorts = (p: Plan, svc: string): Raw[] =>
+    (p.containers.get(svc)?.ports ?? []) as Raw[];
+/** With `msa:proxy`, the proxy owns the TCP host ports; the services publish only UDP. */
+const isProxied = (c: Case, port: PortConfig) =>
+    c.raw.proxy !== undefined && port.host !== undefined && port.protocol === "tcp";
+const proxiedPorts = (c: Case) =>
+    Object.keys(c.raw.services as Raw).flatMap((svc) =>
+        configPorts(c, svc).filter((x) => isProxied(c, x)),
+    );
+const canonical = (ports: Raw[]) =>
+    ports.map((x) => JSON.stringify(x, Object.keys(x).sort())).sort();
+
+/**
+ * Every port of the service is where it belongs: published by the service's container (host port,
+ * bind address, protocol), or, with the proxy, by the proxy (same host port and address) and
+ * routed to `<service>:<container port>`; one without a host port is published nowhere.
+ */
 function portsLand(p: Plan, at: Path, c: Case): boolean {
-    const published = configPorts(at, c)
-        .filter((x) => x.host !== undefined)
+    const svc = String(at[1]);
+    const ports = configPorts(c, svc);
+    const direct = ports
+        .filter((x) => x.host !== undefined && !isProxied(c, x))
         .map((x) => ({
             external: x.host,
             internal: x.container,
             ip: x.bindAddress,
             protocol: x.protocol,
         }));
-    const canonical = (ports: Raw[]) =>
-        ports.map((x) => JSON.stringify(x, Object.keys(x).sort())).sort();
-    return sameJson(canonical(containerPorts(p, at)), canonical(published));
+    const proxy = p.inputs("proxy-container");
+    const config = String(((proxy?.uploads ?? []) as Raw[])[0]?.content ?? "");
+    const proxied = ports.filter((x) => isProxied(c, x));
+    return (
+        sameJson(canonical(containerPorts(p, svc)), canonical(direct)) &&
+        proxied.every(
+            (x) =>
+                ((proxy?.ports ?? []) as Raw[]).some(
+                    (q) => q.external === x.host && q.internal === x.host && q.ip === x.bindAddress,
+                ) && config.includes(` ${svc}:${x.container}\n`),
+        )
+    );
 }
 
 /** `services.orders.ports.0.host` → `services.$s.ports.$i.host`. */
@@ -731,9 +832,9 @@ function misplaced(stack: Stack, raw: Raw, mutations: Mutation[], capture: Captu
             }
             continue;
         }
-        // The value as the program read it: the CLI hands every value over as a string, JSON
-        // inside (so -0 is 0, for example).
-        const value = getPath(raw, m.path);
+        // The value as the program read it: the CLI hands every value over as a string (JSON
+        // inside for a structured key), so `null` may come back as "null" and -0 as 0.
+        const value = getPath(readConfig(stack, namespaced(raw)).raw, m.path);
         const t = template(m.path);
         const lands = Object.hasOwn(LANDS, t) ? LANDS[t] : undefined;
         if (lands === undefined) {
@@ -746,8 +847,7 @@ function misplaced(stack: Stack, raw: Raw, mutations: Mutation[], capture: Captu
 }
 
 function getPath(root: Raw, at: Path): unknown {
-    const decoded = JSON.parse(JSON.stringify(root)) as Raw;
-    let node: unknown = decoded;
+    let node: unknown = root;
     for (const seg of at) {
         node = (node as Raw)[seg];
     }
@@ -827,6 +927,11 @@ const renamedTo = (ms: Mutation[], test: (to: string) => boolean) =>
  */
 const OPEN_FINDINGS: Finding[] = [
     {
+        what: "a top-level key named like an Object.prototype member (msa:toString, msa:constructor, msa:hasOwnProperty) is dropped without a word: config/read.ts:35 tests `key in SECRET_KEYS`, which is true for inherited names, and then skips the key as a secret (validate.ts:54 `k in V1_KEYS` has the same flaw)",
+        hits: (_s, ms) =>
+            ms.some((m) => touched(m).some((p) => p.length === 1 && String(p[0]) in {})),
+    },
+    {
         what: "a key named __proto__ (msa:__proto__, services.<s>.env.__proto__) is dropped without a word: config/read.ts (`raw[key] = …`) and the schema's z.record assign it, which sets the prototype",
         hits: (_s, ms) => ms.some((m) => touched(m).some((p) => p.includes("__proto__"))),
     },
@@ -865,7 +970,15 @@ describe(`config fuzzing (${RUNS} cases, seed ${SEED}; replay: FUZZ_SEED=${SEED}
     afterAll(() => restoreLoader());
 
     test("every mutated config is rejected naming the mutated key, or planned with every mutated value in place", async () => {
-        const stats = { cases: 0, rejected: 0, valid: 0, planned: 0, singlesRejected: 0 };
+        const stats = {
+            cases: 0,
+            rejected: 0,
+            valid: 0,
+            planned: 0,
+            skipped: 0,
+            singlesRejected: 0,
+            planMs: 0,
+        };
         const open = new Map(OPEN_FINDINGS.map((f) => [f, 0]));
         const started = Date.now();
         await fc.assert(
@@ -873,6 +986,7 @@ describe(`config fuzzing (${RUNS} cases, seed ${SEED}; replay: FUZZ_SEED=${SEED}
                 stats.cases++;
                 const known = OPEN_FINDINGS.filter((f) => f.hits(stack, mutations));
                 if (known.length > 0) {
+                    stats.skipped++;
                     known.forEach((f) => open.set(f, (open.get(f) ?? 0) + 1));
                     // Validation must still not throw.
                     validate(stack, apply(BASES[stack], mutations));
@@ -909,7 +1023,9 @@ describe(`config fuzzing (${RUNS} cases, seed ${SEED}; replay: FUZZ_SEED=${SEED}
                 if (stats.planned >= PLAN_LIMIT) {
                     return;
                 }
+                const planStarted = Date.now();
                 const capture = await planCase(stack, raw);
+                stats.planMs += Date.now() - planStarted;
                 stats.planned++;
                 expect(misplaced(stack, raw, mutations, capture)).toEqual([]);
                 const violations = (await checkCapture(capture))
@@ -925,7 +1041,7 @@ describe(`config fuzzing (${RUNS} cases, seed ${SEED}; replay: FUZZ_SEED=${SEED}
             { numRuns: RUNS, seed: SEED },
         );
         console.log(
-            `config fuzz (seed ${SEED}): ${stats.cases} cases, ${stats.rejected} rejected, ${stats.valid} valid, ${stats.planned} planned; ${stats.singlesRejected} single mutations rejected, each naming its key; ${Date.now() - started} ms`,
+            `config fuzz (seed ${SEED}): ${stats.cases} cases: ${stats.rejected} rejected, ${stats.valid} valid, ${stats.planned} planned (${stats.planMs} ms planning), ${stats.skipped} on open findings; ${stats.singlesRejected} single mutations rejected, each naming its key; ${Date.now() - started} ms`,
         );
         console.log(
             [
@@ -935,8 +1051,7 @@ describe(`config fuzzing (${RUNS} cases, seed ${SEED}; replay: FUZZ_SEED=${SEED}
         );
         // Not vacuous: many are rejected, many survive, and every valid case was planned.
         expect(stats.cases).toBe(RUNS);
-        const skipped = [...open.values()].reduce((a, b) => a + b, 0);
-        expect(stats.rejected + stats.valid + skipped).toBe(RUNS);
+        expect(stats.rejected + stats.valid + stats.skipped).toBe(RUNS);
         expect(stats.rejected).toBeGreaterThan(RUNS * 0.3);
         expect(stats.valid).toBeGreaterThan(RUNS * 0.1);
         expect(stats.planned).toBe(Math.min(stats.valid, PLAN_LIMIT));

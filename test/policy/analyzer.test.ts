@@ -7,34 +7,24 @@
  * against the real thing. It needs no Pulumi CLI.
  */
 import { ChildProcess, spawn } from "child_process";
-import * as grpc from "@grpc/grpc-js";
 import * as path from "path";
+// The CLI's side of the analyzer protocol, from the modules the pack's own server uses.
+import * as grpc from "@grpc/grpc-js";
+import { AnalyzerClient } from "@pulumi/pulumi/proto/analyzer_grpc_pb";
+import {
+    AnalyzeDiagnostic,
+    AnalyzeRequest,
+    AnalyzerResource,
+    AnalyzerResourceOptions,
+    AnalyzeResponse,
+    AnalyzeStackRequest,
+} from "@pulumi/pulumi/proto/analyzer_pb";
+import { Struct } from "google-protobuf/google/protobuf/struct_pb";
 import type { CapturedResource } from "../../capture/types";
 import { isSecretValue, isUnknownValue } from "../../capture/types";
 import { TYPES } from "../../policy/policies";
 import { ROOT } from "../helpers";
 import { container, DIGEST, nonProductionNetwork, resource, secret, UNKNOWN } from "./resources";
-
-/* eslint-disable @typescript-eslint/no-require-imports -- generated gRPC modules, loaded as the pack loads them */
-const analyzerRpc = require("@pulumi/pulumi/proto/analyzer_grpc_pb") as {
-    AnalyzerClient: new (address: string, credentials: grpc.ChannelCredentials) => Analyzer;
-};
-const analyzerPb = require("@pulumi/pulumi/proto/analyzer_pb") as Record<
-    string,
-    new () => Message
->;
-const structPb = require("google-protobuf/google/protobuf/struct_pb") as {
-    Struct: { fromJavaScript(v: Record<string, unknown>): unknown };
-};
-/* eslint-enable @typescript-eslint/no-require-imports */
-
-type Message = Record<string, (...args: unknown[]) => unknown>;
-type Call = (req: unknown, cb: (err: Error | null, res: Message) => void) => void;
-interface Analyzer {
-    analyze: Call;
-    analyzeStack: Call;
-    close(): void;
-}
 
 /** The engine's wire markers (`@pulumi/pulumi/runtime/rpc`). */
 const SIG_KEY = "4dabf18193072939515e22adb298388d";
@@ -52,24 +42,24 @@ function wire(v: unknown): unknown {
         return v.map(wire);
     }
     if (typeof v === "object" && v !== null) {
-        return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, wire(x)]));
+        // The engine sends no property for an input left undefined.
+        const set = Object.entries(v).filter(([, x]) => x !== undefined);
+        return Object.fromEntries(set.map(([k, x]) => [k, wire(x)]));
     }
     return v;
 }
 
-function fill(message: Message, r: CapturedResource): Message {
-    const options = new analyzerPb.AnalyzerResourceOptions();
-    options.setProtect(r.protect);
+function fill<M extends AnalyzeRequest | AnalyzerResource>(message: M, r: CapturedResource): M {
     message.setType(r.type);
     message.setName(r.name);
     message.setUrn(r.urn);
-    message.setProperties(structPb.Struct.fromJavaScript(wire(r.inputs) as Record<string, unknown>));
-    message.setOptions(options);
+    message.setProperties(Struct.fromJavaScript(wire(r.inputs) as Record<string, never>));
+    message.setOptions(new AnalyzerResourceOptions().setProtect(r.protect));
     return message;
 }
 
 let pack: ChildProcess;
-let client: Analyzer;
+let client: AnalyzerClient;
 
 beforeAll(async () => {
     pack = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "index.ts"], {
@@ -88,7 +78,7 @@ beforeAll(async () => {
         });
         pack.on("exit", (code) => reject(new Error(`the pack exited with ${String(code)}`)));
     });
-    client = new analyzerRpc.AnalyzerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    client = new AnalyzerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
 });
 
 afterAll(() => {
@@ -98,26 +88,36 @@ afterAll(() => {
 
 type Diagnostic = [policy: string, level: number, message: string, urn?: string];
 
-function diagnostics(res: Message): Diagnostic[] {
-    return (res.getDiagnosticsList() as Message[]).map((d) => [
-        d.getPolicyname() as string,
-        d.getEnforcementlevel() as number,
-        d.getMessage() as string,
-        ...((d.getUrn() as string) === "" ? [] : [d.getUrn() as string]),
-    ]) as Diagnostic[];
+/**
+ * Each diagnostic as policy, level, our one-line message and the URN a stack validation named. The
+ * CLI shows the policy's description above the message: the server joins them with a newline.
+ */
+function diagnostics(res: AnalyzeResponse): Diagnostic[] {
+    return res.getDiagnosticsList().map((d: AnalyzeDiagnostic): Diagnostic => {
+        const prefix = `${d.getDescription()}\n`;
+        const text = d.getMessage();
+        const message = text.startsWith(prefix)
+            ? text.slice(prefix.length)
+            : `(no description) ${text}`;
+        const urn = d.getUrn();
+        return urn === ""
+            ? [d.getPolicyname(), d.getEnforcementlevel(), message]
+            : [d.getPolicyname(), d.getEnforcementlevel(), message, urn];
+    });
 }
 
 function analyze(r: CapturedResource): Promise<Diagnostic[]> {
     return new Promise((resolve, reject) =>
-        client.analyze(fill(new analyzerPb.AnalyzeRequest(), r), (err, res) =>
+        client.analyze(fill(new AnalyzeRequest(), r), (err, res) =>
             err ? reject(err) : resolve(diagnostics(res)),
         ),
     );
 }
 
 function analyzeStack(resources: CapturedResource[]): Promise<Diagnostic[]> {
-    const req = new analyzerPb.AnalyzeStackRequest();
-    req.setResourcesList(resources.map((r) => fill(new analyzerPb.AnalyzerResource(), r)));
+    const req = new AnalyzeStackRequest().setResourcesList(
+        resources.map((r) => fill(new AnalyzerResource(), r)),
+    );
     return new Promise((resolve, reject) =>
         client.analyzeStack(req, (err, res) => (err ? reject(err) : resolve(diagnostics(res)))),
     );

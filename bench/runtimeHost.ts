@@ -1,0 +1,448 @@
+/**
+ * Runs a program the way `pulumi preview` runs it, without the Pulumi CLI: a node process on
+ * `@pulumi/pulumi/cmd/run` (the SDK's own entry point, which loads `source-map-support` and leaves
+ * `Error.stackTraceLimit` alone), started as the CLI's Node.js language host starts it — with
+ * `Pulumi.yaml`'s `runtime.options` (`nodeargs`, `typescript`, `tsconfig`, `main`), the flags
+ * (`--monitor`, `--engine`, `--project`, `--stack`, `--dry-run`, …) and the config in
+ * `PULUMI_CONFIG`/`PULUMI_CONFIG_SECRET_KEYS` — talking gRPC to a stand-in for the engine served
+ * from this process.
+ *
+ * The stand-in answers as the engine does in a preview: every feature the SDK asks about is
+ * supported; a registration comes back with its URN, no id, and its inputs as outputs with what
+ * only the provider learns by creating the resource left unknown; a data source answers with a
+ * known value (in a real preview the provider looks it up). It answers at once, so what is
+ * measured is the program's own process: a lower bound of a real preview, whose engine also diffs
+ * every resource with the provider plugin.
+ *
+ * The measured process reports its own CPU time, peak RSS and lifetime through a tiny preload
+ * (`--require`, after `Pulumi.yaml`'s nodeargs) that writes them when the process exits.
+ */
+import { spawn } from "child_process";
+import { createHash } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import * as YAML from "yaml";
+import type * as grpcTypes from "@grpc/grpc-js";
+import * as structproto from "google-protobuf/google/protobuf/struct_pb";
+import * as emptyproto from "google-protobuf/google/protobuf/empty_pb";
+import * as engproto from "@pulumi/pulumi/proto/engine_pb";
+import * as engrpc from "@pulumi/pulumi/proto/engine_grpc_pb";
+import * as provproto from "@pulumi/pulumi/proto/provider_pb";
+import * as resproto from "@pulumi/pulumi/proto/resource_pb";
+import * as resrpc from "@pulumi/pulumi/proto/resource_grpc_pb";
+import {
+    specialOutputValueSig,
+    specialSecretSig,
+    specialSigKey,
+    unknownValue,
+} from "@pulumi/pulumi/runtime/rpc";
+
+/**
+ * The gRPC library the SDK's generated services are built for: resolved from `@pulumi/pulumi`
+ * itself (it is the SDK's dependency, not the project's).
+ */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const grpc = require(
+    require.resolve("@grpc/grpc-js", {
+        paths: [path.dirname(require.resolve("@pulumi/pulumi/package.json"))],
+    }),
+) as typeof grpcTypes;
+
+/** How the CLI's language host starts the program, from `Pulumi.yaml`'s `runtime.options`. */
+export interface RuntimeSetup {
+    /** `node` arguments before the entry point (`nodeargs`, split as a shell would). */
+    nodeArgs: string[];
+    /** `typescript` (default true): the SDK registers its own type-checking ts-node. */
+    typescript: boolean;
+    tsconfig?: string;
+    /** `main`, relative to the project root; otherwise `.` (package.json `main`). */
+    main?: string;
+}
+
+export function runtimeSetup(root: string): RuntimeSetup {
+    const doc = YAML.parse(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8")) as {
+        main?: unknown;
+        runtime?: unknown;
+    };
+    const runtime = doc.runtime;
+    const options =
+        typeof runtime === "object" && runtime !== null
+            ? ((runtime as { options?: Record<string, unknown> }).options ?? {})
+            : {};
+    const nodeargs = options.nodeargs;
+    return {
+        nodeArgs: typeof nodeargs === "string" ? shellWords(nodeargs) : [],
+        typescript: options.typescript !== false,
+        tsconfig: typeof options.tsconfig === "string" ? options.tsconfig : undefined,
+        main: typeof doc.main === "string" ? doc.main : undefined,
+    };
+}
+
+/** `a 'b c' "d"` → `["a", "b c", "d"]`: how the language host splits `nodeargs`. */
+export function shellWords(text: string): string[] {
+    const words: string[] = [];
+    const re = /"((?:[^"\\]|\\.)*)"|'([^']*)'|((?:[^\s"'\\]|\\.)+)|(\s+)/g;
+    let word: string | undefined;
+    for (const m of text.matchAll(re)) {
+        if (m[4] !== undefined) {
+            if (word !== undefined) {
+                words.push(word);
+            }
+            word = undefined;
+            continue;
+        }
+        const part = m[1]?.replace(/\\(.)/g, "$1") ?? m[2] ?? m[3]?.replace(/\\(.)/g, "$1") ?? "";
+        word = (word ?? "") + part;
+    }
+    if (word !== undefined) {
+        words.push(word);
+    }
+    return words;
+}
+
+export interface RuntimeRunSpec {
+    /** Project root: the working directory, where `Pulumi.yaml` and `package.json` are. */
+    root: string;
+    project: string;
+    stack: string;
+    /** Flat `namespace:key → string` config, as the CLI hands it over (secrets decrypted). */
+    config: Record<string, string>;
+    secretKeys: string[];
+    /**
+     * The program to run instead of the project's own (`main` or package.json `main`), e.g. the
+     * baseline: the language host passes it as `main` would be.
+     */
+    program?: string;
+    setup: RuntimeSetup;
+    /** Folder for the preload and its report. */
+    workDir: string;
+    /** More node arguments (e.g. `--cpu-prof`), after the setup's. */
+    extraNodeArgs?: string[];
+    /** Kill the program after this long. Default 10 minutes. */
+    timeoutMs?: number;
+}
+
+export interface RuntimeRunResult {
+    /** The program process's lifetime: from its start until it exits. */
+    wallMs: number;
+    /** User + system CPU of the program process. */
+    cpuMs: number;
+    peakRssMb: number;
+    /** Registered resources, without the stack itself. */
+    resources: number;
+    invokes: number;
+    types: Record<string, number>;
+    /** What the stand-in recorded, for checks. */
+    registered: RegisteredResource[];
+}
+
+export interface RegisteredResource {
+    urn: string;
+    type: string;
+    name: string;
+    custom: boolean;
+    parent: string;
+    inputs: Record<string, unknown>;
+}
+
+export class RuntimeRunError extends Error {}
+
+/** Runs the program once as `pulumi preview` would and reports what it cost. */
+export async function runUnderRuntime(spec: RuntimeRunSpec): Promise<RuntimeRunResult> {
+    const engine = new EngineStandIn(spec.project, spec.stack);
+    const address = await engine.start();
+    const probe = writeProbe(spec.workDir);
+    const report = path.join(
+        spec.workDir,
+        `probe-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.json`,
+    );
+    try {
+        const args = [
+            ...spec.setup.nodeArgs,
+            "--require",
+            probe,
+            ...(spec.extraNodeArgs ?? []),
+            require.resolve("@pulumi/pulumi/cmd/run", { paths: [spec.root] }),
+            `--monitor=${address}`,
+            `--engine=${address}`,
+            "--organization=organization",
+            `--project=${spec.project}`,
+            `--stack=${spec.stack}`,
+            `--pwd=${spec.root}`,
+            "--dry-run",
+            // The CLI's default: four per core; anything above 1 lets registrations overlap.
+            "--parallel=8",
+            `--root-directory=${spec.root}`,
+            spec.program ?? spec.setup.main ?? ".",
+        ];
+        const env: NodeJS.ProcessEnv = {
+            ...cleanEnv(process.env),
+            PULUMI_CONFIG: JSON.stringify(spec.config),
+            PULUMI_CONFIG_SECRET_KEYS: JSON.stringify(spec.secretKeys),
+            MSA_BENCH_PROBE: report,
+        };
+        if (spec.setup.typescript) {
+            env.PULUMI_NODEJS_TYPESCRIPT = "true";
+        }
+        if (spec.setup.tsconfig !== undefined) {
+            env.PULUMI_NODEJS_TSCONFIG_PATH = spec.setup.tsconfig;
+        }
+        const exit = await runProcess(args, spec.root, env, spec.timeoutMs ?? 600_000);
+        if (exit.code !== 0 || engine.errors.length > 0) {
+            throw new RuntimeRunError(
+                `${spec.program ?? "the program"} failed under cmd/run (exit ${exit.code}):\n${[
+                    ...engine.errors,
+                    exit.stderr.trim(),
+                ]
+                    .filter((l) => l !== "")
+                    .join("\n")
+                    .slice(0, 4000)}`,
+            );
+        }
+        const measured = JSON.parse(fs.readFileSync(report, "utf8")) as {
+            wallMs: number;
+            cpuMs: number;
+            peakRssMb: number;
+        };
+        const registered = engine.registered.filter((r) => r.type !== "pulumi:pulumi:Stack");
+        const types: Record<string, number> = {};
+        for (const r of registered) {
+            types[r.type] = (types[r.type] ?? 0) + 1;
+        }
+        return {
+            ...measured,
+            resources: registered.length,
+            invokes: engine.invokes,
+            types,
+            registered,
+        };
+    } finally {
+        fs.rmSync(report, { force: true });
+        await engine.stop();
+    }
+}
+
+/** The bench's own ts-node settings must not reach the measured process. */
+function cleanEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+    return Object.fromEntries(
+        Object.entries(env).filter(
+            ([k]) =>
+                !k.startsWith("TS_NODE_") &&
+                !k.startsWith("PULUMI_NODEJS_") &&
+                k !== "NODE_OPTIONS",
+        ),
+    );
+}
+
+function runProcess(
+    args: string[],
+    cwd: string,
+    env: NodeJS.ProcessEnv,
+    timeoutMs: number,
+): Promise<{ code: number | null; stderr: string }> {
+    return new Promise((resolve, reject) => {
+        const child = spawn(process.execPath, args, {
+            cwd,
+            env,
+            stdio: ["ignore", "pipe", "pipe"],
+        });
+        let stderr = "";
+        child.stdout.resume();
+        child.stderr.on("data", (d: Buffer) => {
+            stderr = (stderr + d.toString()).slice(-20_000);
+        });
+        const timer = setTimeout(() => {
+            child.kill("SIGKILL");
+            stderr += `\nkilled after ${timeoutMs} ms`;
+        }, timeoutMs);
+        child.on("error", (err) => {
+            clearTimeout(timer);
+            reject(err);
+        });
+        child.on("close", (code) => {
+            clearTimeout(timer);
+            resolve({ code, stderr });
+        });
+    });
+}
+
+/**
+ * The preload: plain JavaScript, so it loads whatever `Pulumi.yaml`'s nodeargs register. It only
+ * adds an `exit` listener.
+ */
+function writeProbe(dir: string): string {
+    const file = path.join(dir, "probe.js");
+    if (!fs.existsSync(file)) {
+        fs.writeFileSync(
+            file,
+            `"use strict";
+const fs = require("fs");
+const out = process.env.MSA_BENCH_PROBE;
+if (out) {
+    process.on("exit", () => {
+        const cpu = process.cpuUsage();
+        fs.writeFileSync(out, JSON.stringify({
+            wallMs: performance.now(),
+            cpuMs: (cpu.user + cpu.system) / 1000,
+            peakRssMb: process.resourceUsage().maxRSS / 1024,
+        }));
+    });
+}
+`,
+        );
+    }
+    return file;
+}
+
+/**
+ * Outputs only the provider learns by creating a resource (or, for a data source, by asking the
+ * registry), per type token, as in `capture/engine.ts`. Everything else comes back as given.
+ */
+const ENGINE_COMPUTED: Record<string, string[]> = {
+    "docker:index/image:Image": ["repoDigest", "baseImageName", "registryServer"],
+    "docker:index/remoteImage:RemoteImage": ["imageId", "repoDigest"],
+    "docker:index/volume:Volume": ["name", "mountpoint"],
+    "docker:index/container:Container": ["name"],
+};
+
+type Callback<T> = (err: grpcTypes.ServiceError | null, value?: T) => void;
+type Call<Req> = { request: Req };
+
+/** The resource monitor and engine services of a preview, answering at once. */
+class EngineStandIn {
+    public readonly registered: RegisteredResource[] = [];
+    public readonly errors: string[] = [];
+    public invokes = 0;
+    private readonly server = new grpc.Server();
+    private readonly qualifiedTypes = new Map<string, string>();
+    private rootUrn = "";
+
+    constructor(
+        private readonly project: string,
+        private readonly stack: string,
+    ) {}
+
+    public start(): Promise<string> {
+        this.server.addService(resrpc.ResourceMonitorService, {
+            supportsFeature: (
+                _call: Call<resproto.SupportsFeatureRequest>,
+                cb: Callback<resproto.SupportsFeatureResponse>,
+            ) => cb(null, new resproto.SupportsFeatureResponse().setHassupport(true)),
+            registerResource: (
+                call: Call<resproto.RegisterResourceRequest>,
+                cb: Callback<resproto.RegisterResourceResponse>,
+            ) => cb(null, this.registerResource(call.request)),
+            registerResourceOutputs: (_call: unknown, cb: Callback<emptyproto.Empty>) =>
+                cb(null, new emptyproto.Empty()),
+            invoke: (
+                call: Call<resproto.ResourceInvokeRequest>,
+                cb: Callback<provproto.InvokeResponse>,
+            ) => cb(null, this.invoke(call.request)),
+            registerPackage: (_call: unknown, cb: Callback<resproto.RegisterPackageResponse>) =>
+                cb(null, new resproto.RegisterPackageResponse().setRef("bench-package")),
+            signalAndWaitForShutdown: (_call: unknown, cb: Callback<emptyproto.Empty>) =>
+                cb(null, new emptyproto.Empty()),
+        });
+        this.server.addService(engrpc.EngineService, {
+            log: (call: Call<engproto.LogRequest>, cb: Callback<emptyproto.Empty>) => {
+                if (call.request.getSeverity() === engproto.LogSeverity.ERROR) {
+                    this.errors.push(call.request.getMessage());
+                }
+                cb(null, new emptyproto.Empty());
+            },
+            getRootResource: (_call: unknown, cb: Callback<engproto.GetRootResourceResponse>) =>
+                cb(null, new engproto.GetRootResourceResponse().setUrn(this.rootUrn)),
+            setRootResource: (
+                call: Call<engproto.SetRootResourceRequest>,
+                cb: Callback<engproto.SetRootResourceResponse>,
+            ) => {
+                this.rootUrn = call.request.getUrn();
+                cb(null, new engproto.SetRootResourceResponse());
+            },
+        });
+        return new Promise((resolve, reject) => {
+            this.server.bindAsync(
+                "127.0.0.1:0",
+                grpc.ServerCredentials.createInsecure(),
+                (err, port) => (err ? reject(err) : resolve(`127.0.0.1:${port}`)),
+            );
+        });
+    }
+
+    public stop(): Promise<void> {
+        return new Promise((resolve) => {
+            this.server.tryShutdown(() => resolve());
+        });
+    }
+
+    private registerResource(
+        req: resproto.RegisterResourceRequest,
+    ): resproto.RegisterResourceResponse {
+        const type = req.getType();
+        const parent = req.getParent();
+        const parentType = this.qualifiedTypes.get(parent);
+        // The stack is not part of its children's qualified type, as in the engine's URNs.
+        const qualified =
+            parentType === undefined || parentType === "pulumi:pulumi:Stack"
+                ? type
+                : `${parentType}$${type}`;
+        const urn = `urn:pulumi:${this.stack}::${this.project}::${qualified}::${req.getName()}`;
+        this.qualifiedTypes.set(urn, qualified);
+        const inputs = (req.getObject()?.toJavaScript() ?? {}) as Record<string, unknown>;
+        this.registered.push({
+            urn,
+            type,
+            name: req.getName(),
+            custom: req.getCustom(),
+            parent,
+            inputs,
+        });
+        const computed = (ENGINE_COMPUTED[type] ?? []).map((k) => [k, unknownValue]);
+        const outputs = { ...Object.fromEntries(computed), ...asOutputs(inputs) };
+        return new resproto.RegisterResourceResponse()
+            .setUrn(urn)
+            .setId("")
+            .setObject(
+                structproto.Struct.fromJavaScript(
+                    outputs as Record<string, structproto.JavaScriptValue>,
+                ),
+            );
+    }
+
+    private invoke(req: resproto.ResourceInvokeRequest): provproto.InvokeResponse {
+        this.invokes++;
+        const args = (req.getArgs()?.toJavaScript() ?? {}) as Record<string, unknown>;
+        const result: Record<string, unknown> = { ...asOutputs(args) };
+        if (req.getTok() === "docker:index/getRegistryImage:getRegistryImage") {
+            const name = typeof args.name === "string" ? args.name : "";
+            result.id = name;
+            result.sha256Digest = `sha256:${createHash("sha256").update(name).digest("hex")}`;
+        }
+        return new provproto.InvokeResponse().setReturn(
+            structproto.Struct.fromJavaScript(
+                result as Record<string, structproto.JavaScriptValue>,
+            ),
+        );
+    }
+}
+
+/**
+ * Inputs as the engine hands them back as outputs: an output value becomes its value (kept secret
+ * if it was), or unknown if it has none.
+ */
+function asOutputs<T>(v: T): T {
+    if (Array.isArray(v)) {
+        return v.map(asOutputs) as T;
+    }
+    if (typeof v === "object" && v !== null) {
+        const obj = v as Record<string, unknown>;
+        if (obj[specialSigKey] === specialOutputValueSig) {
+            const value = "value" in obj ? asOutputs(obj.value) : unknownValue;
+            return (
+                obj.secret === true ? { [specialSigKey]: specialSecretSig, value } : value
+            ) as T;
+        }
+        return Object.fromEntries(Object.entries(obj).map(([k, x]) => [k, asOutputs(x)])) as T;
+    }
+    return v;
+}
