@@ -1,11 +1,12 @@
 /** `npm run plan`: the offline plan as operators and CI call it. */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { Capture, CaptureConfigError, CaptureOptions, captureStack } from "../capture";
 import { main, PlanIo } from "../tools/plan";
 import { captureFixture } from "./capture/fixture";
-import { ROOT } from "./helpers";
+import { ROOT, stackConfig } from "./helpers";
 
 interface Run {
     status: number | null;
@@ -312,5 +313,54 @@ describe("usage errors: exit 2, the message and the usage on stderr, nothing cap
         const run = plan("--stack", "dev", "--stack", "prod");
         expect(run.status).toBe(2);
         expect(run.stderr).toBe(`plan: option --stack is given more than once\n${USAGE}`);
+    });
+});
+
+describe("--base: what the change does to data and to callers", () => {
+    test("a renamed data volume and a new DB setting are named against the saved plan", async () => {
+        const base = path.join(os.tmpdir(), `msa-base-${process.pid}.json`);
+        const out: string[] = [];
+        // Secrets set, so that no warning makes --strict fail: only the data finding may.
+        const secrets = { "msa:dbPassword": "pw", "msa:registryPassword": "token" };
+        const io = {
+            stdout: (t: string) => out.push(t),
+            stderr: () => undefined,
+            capture: (opts: CaptureOptions) => captureStack({ ...opts, secrets }),
+        };
+        expect(await main(["--stack", "dev", "--json"], io)).toBe(0);
+        fs.writeFileSync(base, out.join(""));
+        out.length = 0;
+        const changed = stackConfig("dev");
+        const db = changed["msa:database"] as Record<string, unknown>;
+        db.volumeName = "shop-db-data";
+        const code = await main(["--stack", "dev", "--base", base, "--strict"], {
+            ...io,
+            capture: (opts) => captureStack({ ...opts, config: changed, secrets }),
+        });
+        const text = out.join("");
+        expect(text).toContain(
+            `Changes against ${base}:\n  DATA: data volume sf1_db_storage (database-volume) would be replaced (name "sf1_db_storage" → "shop-db-data"): the database starts empty on the new volume; the old one is kept (retainOnDelete)\n  database-container is replaced with downtime: database restart (one data directory)\n`,
+        );
+        expect(code).toBe(1);
+        out.length = 0;
+        expect(await main(["--stack", "dev", "--base", base, "--strict"], io)).toBe(0);
+        expect(out.join("")).toContain(`Changes against ${base}:\n  (no replacements)\n`);
+        fs.rmSync(base);
+    });
+
+    test("a base that is not a plan is one line, exit 1", async () => {
+        const bad = path.join(os.tmpdir(), `msa-bad-${process.pid}.json`);
+        fs.writeFileSync(bad, '{"stack": "dev"}');
+        const err: string[] = [];
+        const code = await main(["--stack", "dev", "--base", bad], {
+            stdout: () => undefined,
+            stderr: (t) => err.push(t),
+            capture: captureStack,
+        });
+        expect(code).toBe(1);
+        expect(err.join("")).toBe(
+            `plan: ${bad} is not a saved plan (npm run plan -- --stack <name> --json): resources: Invalid input: expected array, received undefined (and 2 more)\n`,
+        );
+        fs.rmSync(bad);
     });
 });

@@ -18,7 +18,9 @@ import {
     mapMarkers,
     redact,
 } from "../capture";
+import { readPlan } from "../capture/planFile";
 import { RELEASE_LABEL } from "../components/labels";
+import { dataVolumeFindings, releaseFindings } from "../lib/planDiff";
 import { checkCapture, formatViolation, isMandatory, Violation } from "../policy/offline";
 import { CliIo, CliSpec, exitWith, ParsedCli, processIo, runCli } from "./cli";
 
@@ -27,11 +29,12 @@ const OPTIONS = {
     json: { type: "boolean" },
     strict: { type: "boolean" },
     policy: { type: "boolean" },
+    base: { type: "string" },
 } as const;
 
 const CLI: CliSpec<typeof OPTIONS> = {
     name: "plan",
-    usage: "usage: npm run plan -- --stack <name> [--json] [--strict] [--policy]",
+    usage: "usage: npm run plan -- --stack <name> [--json] [--strict] [--policy] [--base <plan.json>]",
     options: OPTIONS,
     required: ["stack"],
 };
@@ -205,6 +208,19 @@ export interface PlanIo extends CliIo {
     capture(opts: CaptureOptions): Promise<Capture>;
 }
 
+/** What `--base` prints: the data at risk first, then each release and whether callers notice. */
+export function changesReport(
+    baseFile: string,
+    changes: { data: string[]; releases: string[] },
+): string {
+    return [
+        `Changes against ${baseFile}:`,
+        ...(changes.data.length + changes.releases.length === 0 ? ["  (no replacements)"] : []),
+        ...changes.data.map((l) => `  DATA: ${l}`),
+        ...changes.releases.map((l) => `  ${l}`),
+    ].join("\n");
+}
+
 /** The policy verdict as `--policy` prints it: a summary line, then one line per violation. */
 export function policyReport(violations: Violation[]): string {
     const mandatory = violations.filter(isMandatory).length;
@@ -238,17 +254,28 @@ async function plan(args: ParsedCli<typeof OPTIONS>["values"], io: PlanIo): Prom
         return 1;
     }
     const violations = args.policy ? await checkCapture(capture) : undefined;
+    const json = planJson(capture);
+    const base = args.base === undefined ? undefined : readPlan(args.base);
+    const changes = base && {
+        data: dataVolumeFindings(base.resources, json.resources),
+        releases: releaseFindings(base.resources, json.resources),
+    };
     if (args.json) {
-        const json = planJson(capture);
-        io.stdout(`${JSON.stringify(violations ? { ...json, violations } : json, null, 2)}\n`);
+        const extra = { ...(violations ? { violations } : {}), ...(changes ? { changes } : {}) };
+        io.stdout(`${JSON.stringify({ ...json, ...extra }, null, 2)}\n`);
         capture.warnings.forEach((w) => io.stderr(`warning: ${w}\n`));
     } else {
         io.stdout(`${renderTree(capture)}\n`);
+        if (changes !== undefined) {
+            io.stdout(`\n${changesReport(args.base ?? "", changes)}\n`);
+        }
         if (violations !== undefined) {
             io.stdout(`\n${policyReport(violations)}\n`);
         }
     }
-    const strictFailure = args.strict === true && capture.warnings.length > 0;
+    // A change that costs data counts like a warning: --strict refuses it.
+    const strictFailure =
+        args.strict === true && (capture.warnings.length > 0 || (changes?.data.length ?? 0) > 0);
     return violations?.some(isMandatory) === true || strictFailure ? 1 : 0;
 }
 
