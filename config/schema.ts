@@ -94,7 +94,28 @@ const bindAddress = () =>
     z.string({ error: "must be a string" }).regex(IPV4_PATTERN, "must be an IPv4 address");
 /** Postgres cuts identifiers at 63 bytes (NAMEDATALEN - 1), not characters. */
 const pgIdentifier = () =>
-    nonEmpty(63).refine((s) => utf8Bytes(s) <= 63, "must be at most 63 bytes (Postgres's limit)");
+    nonEmpty(63).refine((s) => utf8Bytes(s) <= 63, {
+        error: "must be at most 63 bytes (Postgres's limit)",
+        abort: true,
+    });
+/** Postgres reserves `pg_` for its own schemas and roles (`CREATE SCHEMA pg_x` is refused). */
+const notReservedPrefix = (s: string) => !s.toLowerCase().startsWith("pg_");
+const RESERVED_PREFIX =
+    "must not start with pg_ (Postgres reserves it for system schemas and roles)";
+/** A database, but not one of the templates Postgres copies new databases from. */
+const pgDatabase = () =>
+    pgIdentifier().refine((s) => !["template0", "template1"].includes(s), {
+        error: "must not be template0 or template1 (Postgres's template databases)",
+    });
+/** An IANA time zone the runtime (ICU's tz database) knows: `Asia/Seol` is refused. */
+const knownTimeZone = (tz: string): boolean => {
+    try {
+        new Intl.DateTimeFormat("en", { timeZone: tz });
+        return true;
+    } catch {
+        return false;
+    }
+};
 const memoryMb = () =>
     z
         .number({ error: "must be an integer" })
@@ -286,9 +307,9 @@ export const clientSchema = z
 const databaseCommon = {
     port: port().default(5432),
     /** Database (created on first start in container mode). */
-    name: pgIdentifier(),
-    schema: pgIdentifier().default("public"),
-    user: pgIdentifier().default("postgres"),
+    name: pgDatabase(),
+    schema: pgIdentifier().refine(notReservedPrefix, RESERVED_PREFIX).default("public"),
+    user: pgIdentifier().refine(notReservedPrefix, RESERVED_PREFIX).default("postgres"),
     client: clientSchema.default(clientSchema.parse({})),
 };
 
@@ -363,10 +384,11 @@ export const stackConfigSchema = z
         /** Protect the DB volume and container. Default: `production`. */
         protect: bool().optional(),
         timezone: nonEmpty(64)
-            .regex(
-                /^[A-Za-z0-9_+-]+(\/[A-Za-z0-9_+-]+)*$/,
-                "must be a tz database name like Asia/Seoul",
-            )
+            .regex(/^[A-Za-z0-9_+-]+(\/[A-Za-z0-9_+-]+)*$/, {
+                error: "must be a tz database name like Asia/Seoul",
+                abort: true,
+            })
+            .refine(knownTimeZone, "must be a time zone in the tz database, like Asia/Seoul")
             .default("UTC"),
         /** Required when any image is pulled from or pushed to a registry. */
         registry: registrySchema.optional(),

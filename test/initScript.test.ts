@@ -7,6 +7,7 @@ import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { stackConfigSchema } from "../config/schema";
 import { ROOT } from "./helpers";
 
 const SCRIPT = path.join(ROOT, "docker/db/initdb/10-create-db-and-schema.sh");
@@ -142,3 +143,56 @@ test("missing settings fail with a message naming the variable", () => {
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain("DB_SCHEMA_NAME must be set");
 });
+
+/** What the config refuses, Postgres refuses (or silently changes) too: checked on the real server. */
+describe("the config's Postgres rules match Postgres", () => {
+    const fails = (db: string, sql: string) => {
+        expect(() => psql(db, sql)).toThrow();
+    };
+
+    test("a schema or role starting with pg_ is refused by Postgres", () => {
+        fails("postgres", "CREATE SCHEMA pg_app");
+        fails("postgres", "CREATE ROLE pg_admin");
+    });
+
+    test("a name over 63 bytes is cut by Postgres, so the database would not be the one named", () => {
+        const name = "데".repeat(22); // 22 characters, 66 bytes
+        expect(psql("postgres", "SELECT octet_length(:'n'::name)", { n: name })).toBe("63");
+    });
+
+    test("template databases cannot be the application's database", () => {
+        expect(runInit("template0", "app").status).not.toBe(0);
+    });
+
+    test.each(["Asia/Seoul", "UTC", "Europe/Berlin", "Asia/Seol", "Mars/Olympus"])(
+        "time zone %s: Postgres and the config agree",
+        (tz) => {
+            let postgres = true;
+            try {
+                psql("postgres", "SELECT set_config('timezone', :'tz', false)", { tz });
+            } catch {
+                postgres = false;
+            }
+            const config = validTimeZone(tz);
+            expect(config).toBe(postgres);
+        },
+    );
+
+    test("the healthcheck's PGDATABASE is a name; pg_isready -d would parse it as settings", () => {
+        const hostile = "host=/nonexistent dbname=x";
+        const viaEnv = spawnSync("pg_isready", ["-p", String(PORT)], {
+            env: { ...env, PGDATABASE: hostile },
+            encoding: "utf8",
+        });
+        const viaArg = spawnSync("pg_isready", ["-p", String(PORT), "-d", hostile], {
+            env,
+            encoding: "utf8",
+        });
+        expect(viaEnv.status).toBe(0);
+        expect(viaArg.status).not.toBe(0);
+    });
+});
+
+function validTimeZone(tz: string): boolean {
+    return stackConfigSchema.shape.timezone.safeParse(tz).success;
+}

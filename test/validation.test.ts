@@ -340,9 +340,7 @@ describe("bad config, one message each", () => {
         [
             "a healthcheck with both http and command",
             (c) => (svc(c, "orders").healthcheck = { http: "/health", command: ["true"] }),
-            [
-                'msa:services.orders.healthcheck must have exactly one of http, command',
-            ],
+            ["msa:services.orders.healthcheck must have exactly one of http, command"],
         ],
         [
             "an http healthcheck path that could break out of the shell quoting",
@@ -622,4 +620,40 @@ describe("cross-key checks still run when some keys are malformed", () => {
             'msa:services.billing.links[1] names unknown service "payments"; known: orders, billing',
         ]);
     });
+});
+
+describe("Postgres names as Postgres checks them, and real time zones", () => {
+    test.each([
+        [
+            "schema",
+            "pg_app",
+            "must not start with pg_ (Postgres reserves it for system schemas and roles)",
+        ],
+        [
+            "user",
+            "PG_admin",
+            "must not start with pg_ (Postgres reserves it for system schemas and roles)",
+        ],
+        ["name", "template0", "must not be template0 or template1 (Postgres's template databases)"],
+        ["name", "template1", "must not be template0 or template1 (Postgres's template databases)"],
+    ])("database %s %j", (key, value, message) => {
+        expect(reject((c) => (db(c)[key] = value))).toEqual([
+            `msa:database.${key} ${message}, got ${JSON.stringify(value)}`,
+        ]);
+    });
+
+    test("an unknown time zone (a typo) is refused", () => {
+        expect(reject((c) => (c.timezone = "Asia/Seol"))).toEqual([
+            'msa:timezone must be a time zone in the tz database, like Asia/Seoul, got "Asia/Seol"',
+        ]);
+    });
+
+    test.each(["Asia/Seoul", "UTC", "Europe/Berlin", "America/Argentina/Buenos_Aires"])(
+        "%s is a time zone",
+        (tz) => {
+            const c = base();
+            c.timezone = tz;
+            expect(validate(c).ok).toBe(true);
+        },
+    );
 });
