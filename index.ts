@@ -18,9 +18,11 @@ import {
     Microservice,
     PostgresDatabase,
     ServiceNetwork,
+    ServiceSpec,
+    SwarmService,
 } from "./components";
 import { healthcheckTest, serviceEnv } from "./config/env";
-import type { ServiceConfig } from "./config/schema";
+import { type ServiceConfig, swarmSchema } from "./config/schema";
 import {
     containerName,
     dbRepository,
@@ -73,9 +75,16 @@ export = async () => {
     );
     const opts = { providers: [provider] };
 
+    const swarm = cfg.runtime === "swarm" ? (cfg.swarm ?? swarmSchema.parse({})) : undefined;
+    /** With the edge proxy (on one host, or in swarm host mode) it owns the TCP host ports. */
+    const proxied = cfg.proxy !== undefined && swarm?.publish !== "ingress";
     const network = new ServiceNetwork(
         "network",
-        { networkName: networkName(cfg), labels: stackLabels(cfg, "network") },
+        {
+            networkName: networkName(cfg),
+            labels: stackLabels(cfg, "network"),
+            overlay: swarm !== undefined,
+        },
         opts,
     );
 
@@ -108,6 +117,7 @@ export = async () => {
                       memoryMb: db.memoryMb,
                       labels: stackLabels(cfg, "database"),
                       client: db.client,
+                      swarm: swarm && { nodeLabel: swarm.dbNodeLabel },
                   },
                   opts,
               )
@@ -125,56 +135,67 @@ export = async () => {
         });
 
     const routes: EdgeProxyRoute[] = [];
-    const services: [string, Microservice][] = [];
+    const services: [string, Microservice | SwarmService][] = [];
     for (const [key, svc] of Object.entries(cfg.services)) {
         await runtimeTurn();
         const secretServices = cfg.secretKeys.has("services");
         const plainEnv = serviceEnv(cfg, key);
-        const service = new Microservice(
-            key,
-            {
-                image: svc.build
-                    ? {
-                          repository: serviceRepository(cfg, key),
-                          tag: svc.tag,
-                          build: { ...svc.build, context: fromRoot(svc.build.context) },
-                          push: svc.build.push ? push : undefined,
-                      }
-                    : { repository: serviceRepository(cfg, key), tag: svc.tag ?? "" },
-                containerName: containerName(cfg, key),
-                networkName: network.networkName,
-                alias: key,
-                database: endpoint,
-                timezone: cfg.timezone,
-                env: secretServices ? {} : plainEnv,
-                secretEnv: {
-                    ...(secretServices ? plainEnv : {}),
-                    ...Object.fromEntries(
-                        (cfg.secretEnvNames[key] ?? []).map((name) => [
-                            name,
-                            secretEnv.apply((all) => all[key]?.[name] ?? ""),
-                        ]),
-                    ),
-                },
-                // With the edge proxy, it owns the TCP host ports: the service publishes only UDP.
-                ports: cfg.proxy ? svc.ports.filter((p) => p.protocol === "udp") : svc.ports,
-                healthcheck: svc.healthcheck && {
-                    ...svc.healthcheck,
-                    test: healthcheckTest(svc) ?? [],
-                },
-                stopGraceSeconds: svc.stopGraceSeconds,
-                restart: svc.restart,
-                command: svc.command?.map((arg) => secretIf("services", arg)),
-                memoryMb: svc.memoryMb,
-                labels: stackLabels(cfg, key),
+        const spec: ServiceSpec = {
+            image: svc.build
+                ? {
+                      repository: serviceRepository(cfg, key),
+                      tag: svc.tag,
+                      build: { ...svc.build, context: fromRoot(svc.build.context) },
+                      push: svc.build.push ? push : undefined,
+                  }
+                : { repository: serviceRepository(cfg, key), tag: svc.tag ?? "" },
+            networkName: network.networkName,
+            alias: key,
+            database: endpoint,
+            timezone: cfg.timezone,
+            env: secretServices ? {} : plainEnv,
+            secretEnv: {
+                ...(secretServices ? plainEnv : {}),
+                ...Object.fromEntries(
+                    (cfg.secretEnvNames[key] ?? []).map((name) => [
+                        name,
+                        secretEnv.apply((all) => all[key]?.[name] ?? ""),
+                    ]),
+                ),
             },
-            opts,
-        );
+            // With the edge proxy, it owns the TCP host ports: the service publishes only UDP.
+            ports: proxied ? svc.ports.filter((p) => p.protocol === "udp") : svc.ports,
+            healthcheck: svc.healthcheck && {
+                ...svc.healthcheck,
+                test: healthcheckTest(svc) ?? [],
+            },
+            stopGraceSeconds: svc.stopGraceSeconds,
+            command: svc.command?.map((arg) => secretIf("services", arg)),
+            memoryMb: svc.memoryMb,
+            labels: stackLabels(cfg, key),
+        };
+        const service = swarm
+            ? new SwarmService(
+                  key,
+                  {
+                      ...spec,
+                      replicas: svc.replicas,
+                      endpointMode: swarm.publish === "ingress" ? "vip" : "dnsrr",
+                  },
+                  opts,
+              )
+            : new Microservice(
+                  key,
+                  { ...spec, containerName: containerName(cfg, key), restart: svc.restart },
+                  opts,
+              );
         services.push([key, service]);
-        routes.push(...proxyRoutes(key, svc));
+        if (proxied) {
+            routes.push(...proxyRoutes(key, svc));
+        }
     }
     const proxy =
-        cfg.proxy && routes.length > 0
+        cfg.proxy && proxied && routes.length > 0
             ? new EdgeProxy(
                   "proxy",
                   {
@@ -183,6 +204,7 @@ export = async () => {
                       routes,
                       memoryMb: cfg.proxy.memoryMb,
                       labels: stackLabels(cfg, "proxy"),
+                      swarm: swarm !== undefined,
                   },
                   opts,
               )
@@ -234,6 +256,8 @@ function proxyRoutes(key: string, svc: ServiceConfig): EdgeProxyRoute[] {
             port: p.container,
             mode: svc.healthcheck?.http !== undefined ? "http" : "tcp",
             healthPath: svc.healthcheck?.http,
+            // Every replica, and as many new ones during a release.
+            servers: Math.max(4, 2 * (svc.replicas ?? 1) + 1),
         }));
 }
 

@@ -18,6 +18,12 @@ export const TARGETS = {
     growth100to500: 6,
     /** Median wall over the flat baseline's, at 100 and at 500 services. */
     vsBaseline: 1.5,
+    /**
+     * `PULUMI_CONFIG=<config JSON>`, the environment string the CLI starts the program with, must
+     * stay under Linux's 128 KiB per string (x86-64), or `pulumi preview` fails with "argument
+     * list too long" before the program runs (pulumi/pulumi#8680).
+     */
+    configBytes: 131071,
 } as const;
 
 export interface Spread {
@@ -37,6 +43,14 @@ export interface Measured {
 export interface SizeResult {
     services: number;
     conditions: string;
+    /** Bytes of `PULUMI_CONFIG=<json>` for this size (pulumi-runtime runs). */
+    configBytes?: number;
+    /**
+     * False when the system refused to start the program with that environment string, as it
+     * refuses the Pulumi CLI: the figures were then measured with the config handed over from a
+     * file, and are what the program would cost if Pulumi could start it.
+     */
+    pulumiCanStart?: boolean;
     program: Measured;
     baseline: Measured;
     /** Program median over baseline median. */
@@ -150,6 +164,17 @@ export function judge(runs: SizeResult[]): Target[] {
             );
         }
     }
+    for (const r of [r100, r500]) {
+        if (r?.configBytes !== undefined) {
+            targets.push(
+                check(
+                    `${r.services} services: PULUMI_CONFIG bytes (pulumi preview can start the program)`,
+                    r.configBytes,
+                    TARGETS.configBytes,
+                ),
+            );
+        }
+    }
     return targets;
 }
 
@@ -175,8 +200,9 @@ export function table(runs: SizeResult[]): string {
         "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ];
     for (const r of runs) {
+        const mark = r.pulumiCanStart === false ? " ✗" : "";
         lines.push(
-            `| ${r.services} | ${fmt(r.program.wallMs)} | ${fmt(r.program.cpuMs)} | ${fmt(r.program.peakRssMb)} | ${fmt(r.baseline.wallMs)} | ${fmt(r.baseline.cpuMs)} | ${fmt(r.baseline.peakRssMb)} | ${r.vsBaseline.wall.toFixed(2)}x | ${r.vsBaseline.cpu.toFixed(2)}x | ${r.loadAverage} |`,
+            `| ${r.services}${mark} | ${fmt(r.program.wallMs)} | ${fmt(r.program.cpuMs)} | ${fmt(r.program.peakRssMb)} | ${fmt(r.baseline.wallMs)} | ${fmt(r.baseline.cpuMs)} | ${fmt(r.baseline.peakRssMb)} | ${r.vsBaseline.wall.toFixed(2)}x | ${r.vsBaseline.cpu.toFixed(2)}x | ${r.loadAverage} |`,
         );
     }
     return lines.join("\n");
@@ -192,6 +218,13 @@ export function describe(results: BenchResults): string {
         "",
         table(results.runs),
     ];
+    const refused = results.runs.filter((r) => r.pulumiCanStart === false);
+    if (refused.length > 0) {
+        out.push(
+            "",
+            `✗ ${refused.map((r) => `${r.services} services (PULUMI_CONFIG ${r.configBytes} bytes)`).join(", ")}: the system refuses to start a process with an environment string that long, so \`pulumi preview\` fails before the program runs ("argument list too long", pulumi/pulumi#8680). Measured with the config handed over from a file: what the program would cost if Pulumi could start it.`,
+        );
+    }
     if (results.growthPer10x.length > 0) {
         out.push("", "growth:");
         for (const g of results.growthPer10x) {

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --runs 5 --sizes 1,10,100,500 --out FILE --check]`: what one preview of the
+ * `npm run bench [-- --runs 3 --sizes 1,10,100,500 --out FILE --check]`: what one preview of the
  * program costs and how it grows with the number of services, against a flat baseline declaring
  * the same Docker resources.
  *
@@ -46,7 +46,8 @@ import type { EvalSpec, WorkerResult } from "./worker";
 const ROOT = path.resolve(__dirname, "..");
 const BASELINE = path.join(__dirname, "baseline.ts");
 const DEFAULT_SIZES = [1, 10, 100, 500];
-const DEFAULT_RUNS = 5;
+/** Three runs give min, median and max; a 500-service preview takes about a minute. */
+const DEFAULT_RUNS = 3;
 const PARTS = ["runtime", "capture", "startup"] as const;
 type Part = (typeof PARTS)[number];
 
@@ -285,7 +286,10 @@ async function measureRuntime(
             sameDockerResources(n, ours[0]?.types ?? {}, flat[0]?.types ?? {});
         }
     }
-    return sizeResult(n, RUNTIME_CONDITIONS, ours, flat);
+    return sizeResult(n, RUNTIME_CONDITIONS, ours, flat, {
+        configBytes: ours[0]?.configBytes ?? 0,
+        pulumiCanStart: ours.every((r) => r.pulumiCanStart),
+    });
 }
 
 function loadsTypeScript(nodeArgs: string[]): boolean {
@@ -311,25 +315,23 @@ function sameDockerResources(
     }
 }
 
+/** What one run reports, whichever way it was measured. */
+interface Sample {
+    wallMs: number;
+    cpuMs: number;
+    peakRssMb: number;
+    resources: number;
+    invokes: number;
+}
+
 function sizeResult(
     n: number,
     conditions: string,
-    ours: {
-        wallMs: number;
-        cpuMs: number;
-        peakRssMb: number;
-        resources: number;
-        invokes: number;
-    }[],
-    flat: {
-        wallMs: number;
-        cpuMs: number;
-        peakRssMb: number;
-        resources: number;
-        invokes: number;
-    }[],
+    ours: Sample[],
+    flat: Sample[],
+    config: Pick<SizeResult, "configBytes" | "pulumiCanStart"> = {},
 ): SizeResult {
-    const measured = (list: typeof ours): Measured => ({
+    const measured = (list: Sample[]): Measured => ({
         wallMs: spread(list.map((r) => r.wallMs)),
         cpuMs: spread(list.map((r) => r.cpuMs)),
         peakRssMb: spread(list.map((r) => r.peakRssMb)),
@@ -341,13 +343,14 @@ function sizeResult(
     const result: SizeResult = {
         services: n,
         conditions,
+        ...config,
         program,
         baseline,
         vsBaseline: vsBaseline(program, baseline),
         loadAverage: loadAverage()[0] ?? NaN,
     };
     console.log(
-        `${String(n).padStart(4)} services (${conditions}): ${program.wallMs.median} ms wall (${program.wallMs.min}–${program.wallMs.max}), ${program.cpuMs.median} ms CPU, ${program.peakRssMb.median} MB; baseline ${baseline.wallMs.median} ms (${baseline.wallMs.min}–${baseline.wallMs.max}), ${baseline.cpuMs.median} ms CPU, ${baseline.peakRssMb.median} MB; ${result.vsBaseline.wall}x wall; load ${result.loadAverage}`,
+        `${String(n).padStart(4)} services (${conditions}): ${program.wallMs.median} ms wall (${program.wallMs.min}–${program.wallMs.max}), ${program.cpuMs.median} ms CPU, ${program.peakRssMb.median} MB; baseline ${baseline.wallMs.median} ms (${baseline.wallMs.min}–${baseline.wallMs.max}), ${baseline.cpuMs.median} ms CPU, ${baseline.peakRssMb.median} MB; ${result.vsBaseline.wall}x wall; load ${result.loadAverage}${config.pulumiCanStart === false ? `; PULUMI_CONFIG is ${config.configBytes} bytes: pulumi preview could not start this program (measured with the config from a file)` : ""}`,
     );
     return result;
 }

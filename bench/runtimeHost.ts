@@ -16,6 +16,13 @@
  *
  * The measured process reports its own CPU time, peak RSS and lifetime through a tiny preload
  * (`--require`, after `Pulumi.yaml`'s nodeargs) that writes them when the process exits.
+ *
+ * The CLI hands the whole stack config to the program in one environment variable,
+ * `PULUMI_CONFIG`. Linux refuses to start a process with an environment string of 128 KiB or more
+ * (`E2BIG`, "argument list too long"; pulumi/pulumi#8680), so a big enough config stops
+ * `pulumi preview` before the program runs. The stand-in tries exactly what the CLI does; when the
+ * system refuses, the result says so (`pulumiCanStart: false`) and, so the cost can still be
+ * measured, the preload hands the same config over from a file instead.
  */
 import { spawn } from "child_process";
 import { createHash } from "crypto";
@@ -123,6 +130,13 @@ export interface RuntimeRunSpec {
 }
 
 export interface RuntimeRunResult {
+    /**
+     * False when the system refused `PULUMI_CONFIG` as an environment variable (too big): the CLI
+     * cannot start this program at all; the figures were measured with the config from a file.
+     */
+    pulumiCanStart: boolean;
+    /** Bytes of `PULUMI_CONFIG=<json>`, the environment string the CLI would pass. */
+    configBytes: number;
     /** The program process's lifetime: from its start until it exits. */
     wallMs: number;
     /** User + system CPU of the program process. */
@@ -142,7 +156,6 @@ export interface RegisteredResource {
     name: string;
     custom: boolean;
     parent: string;
-    inputs: Record<string, unknown>;
 }
 
 export class RuntimeRunError extends Error {}
@@ -175,9 +188,10 @@ export async function runUnderRuntime(spec: RuntimeRunSpec): Promise<RuntimeRunR
             `--root-directory=${spec.root}`,
             spec.program ?? spec.setup.main ?? ".",
         ];
+        const config = JSON.stringify(spec.config);
         const env: NodeJS.ProcessEnv = {
             ...cleanEnv(process.env),
-            PULUMI_CONFIG: JSON.stringify(spec.config),
+            PULUMI_CONFIG: config,
             PULUMI_CONFIG_SECRET_KEYS: JSON.stringify(spec.secretKeys),
             MSA_BENCH_PROBE: report,
         };
@@ -187,7 +201,23 @@ export async function runUnderRuntime(spec: RuntimeRunSpec): Promise<RuntimeRunR
         if (spec.setup.tsconfig !== undefined) {
             env.PULUMI_NODEJS_TSCONFIG_PATH = spec.setup.tsconfig;
         }
-        const exit = await runProcess(args, spec.root, env, spec.timeoutMs ?? 600_000);
+        const timeout = spec.timeoutMs ?? 600_000;
+        let pulumiCanStart = true;
+        let exit: { code: number | null; stderr: string };
+        try {
+            exit = await runProcess(args, spec.root, env, timeout);
+        } catch (err) {
+            if ((err as NodeJS.ErrnoException).code !== "E2BIG") {
+                throw err;
+            }
+            // What `pulumi preview` reports as "fork/exec node: argument list too long".
+            pulumiCanStart = false;
+            const file = `${report}.config.json`;
+            fs.writeFileSync(file, config);
+            delete env.PULUMI_CONFIG;
+            env.MSA_BENCH_CONFIG_FILE = file;
+            exit = await runProcess(args, spec.root, env, timeout);
+        }
         if (exit.code !== 0 || engine.errors.length > 0) {
             throw new RuntimeRunError(
                 `${spec.program ?? "the program"} failed under cmd/run (exit ${exit.code}):\n${[
@@ -210,6 +240,8 @@ export async function runUnderRuntime(spec: RuntimeRunSpec): Promise<RuntimeRunR
             types[r.type] = (types[r.type] ?? 0) + 1;
         }
         return {
+            pulumiCanStart,
+            configBytes: Buffer.byteLength(`PULUMI_CONFIG=${config}`),
             ...measured,
             resources: registered.length,
             invokes: engine.invokes,
@@ -218,6 +250,7 @@ export async function runUnderRuntime(spec: RuntimeRunSpec): Promise<RuntimeRunR
         };
     } finally {
         fs.rmSync(report, { force: true });
+        fs.rmSync(`${report}.config.json`, { force: true });
         await engine.stop();
     }
 }
@@ -267,16 +300,19 @@ function runProcess(
 }
 
 /**
- * The preload: plain JavaScript, so it loads whatever `Pulumi.yaml`'s nodeargs register. It only
- * adds an `exit` listener.
+ * The preload: plain JavaScript, so it loads whatever `Pulumi.yaml`'s nodeargs register. It adds
+ * an `exit` listener and, only when the system refused the config as an environment variable,
+ * puts it where the SDK reads it (before the SDK loads).
  */
 function writeProbe(dir: string): string {
     const file = path.join(dir, "probe.js");
-    if (!fs.existsSync(file)) {
-        fs.writeFileSync(
-            file,
-            `"use strict";
+    fs.writeFileSync(
+        file,
+        `"use strict";
 const fs = require("fs");
+if (process.env.MSA_BENCH_CONFIG_FILE) {
+    process.env.PULUMI_CONFIG = fs.readFileSync(process.env.MSA_BENCH_CONFIG_FILE, "utf8");
+}
 const out = process.env.MSA_BENCH_PROBE;
 if (out) {
     process.on("exit", () => {
@@ -289,8 +325,7 @@ if (out) {
     });
 }
 `,
-        );
-    }
+    );
     return file;
 }
 
@@ -388,25 +423,11 @@ class EngineStandIn {
                 : `${parentType}$${type}`;
         const urn = `urn:pulumi:${this.stack}::${this.project}::${qualified}::${req.getName()}`;
         this.qualifiedTypes.set(urn, qualified);
-        const inputs = (req.getObject()?.toJavaScript() ?? {}) as Record<string, unknown>;
-        this.registered.push({
-            urn,
-            type,
-            name: req.getName(),
-            custom: req.getCustom(),
-            parent,
-            inputs,
-        });
-        const computed = (ENGINE_COMPUTED[type] ?? []).map((k) => [k, unknownValue]);
-        const outputs = { ...Object.fromEntries(computed), ...asOutputs(inputs) };
+        this.registered.push({ urn, type, name: req.getName(), custom: req.getCustom(), parent });
         return new resproto.RegisterResourceResponse()
             .setUrn(urn)
             .setId("")
-            .setObject(
-                structproto.Struct.fromJavaScript(
-                    outputs as Record<string, structproto.JavaScriptValue>,
-                ),
-            );
+            .setObject(outputsOf(req, ENGINE_COMPUTED[type] ?? []));
     }
 
     private invoke(req: resproto.ResourceInvokeRequest): provproto.InvokeResponse {
@@ -424,6 +445,28 @@ class EngineStandIn {
             ),
         );
     }
+}
+
+/**
+ * The registration's inputs as its outputs, plus `computed` as unknown. Only a remote component's
+ * inputs can hold output values (the SDK keeps them for nothing else), so any other request's
+ * struct is handed back as it came, without decoding it: the stand-in should cost the measured
+ * process as little time as possible.
+ */
+function outputsOf(req: resproto.RegisterResourceRequest, computed: string[]): structproto.Struct {
+    let object = req.getObject() ?? new structproto.Struct();
+    if (req.getRemote()) {
+        object = structproto.Struct.fromJavaScript(
+            asOutputs(object.toJavaScript()) as Record<string, structproto.JavaScriptValue>,
+        );
+    }
+    const fields = object.getFieldsMap();
+    for (const key of computed) {
+        if (!fields.has(key)) {
+            fields.set(key, new structproto.Value().setStringValue(unknownValue));
+        }
+    }
+    return object;
 }
 
 /**

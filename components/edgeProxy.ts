@@ -1,4 +1,5 @@
 import * as docker from "@pulumi/docker";
+import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { toLabels, withRelease } from "./labels";
 import { RegistryImage } from "./registryImage";
@@ -23,6 +24,8 @@ export interface EdgeProxyRoute {
     mode: "http" | "tcp";
     /** Path the proxy checks (http mode). Default `/`. */
     healthPath?: string;
+    /** Addresses of the alias followed at once (replicas, old and new). Default 4. */
+    servers?: number;
 }
 
 export interface EdgeProxyArgs {
@@ -34,6 +37,11 @@ export interface EdgeProxyArgs {
     containerName?: pulumi.Input<string>;
     labels?: pulumi.Input<Record<string, string>>;
     memoryMb?: number;
+    /**
+     * Run as a global swarm service (one proxy per node) publishing its ports in host mode, for
+     * clusters without the ingress routing mesh. Default: a container on the Docker host.
+     */
+    swarm?: boolean;
 }
 
 /**
@@ -53,31 +61,93 @@ export class EdgeProxy extends pulumi.ComponentResource {
         super("msa:proxy:EdgeProxy", name, {}, opts);
         this.config = haproxyConfig(args.routes);
         const image = new RegistryImage(name, args.image, { parent: this });
-        const container = new docker.Container(
-            `${name}-container`,
-            {
-                name: args.containerName,
-                image: image.ref,
-                command: ["haproxy", "-W", "-db", "-f", HAPROXY_CONFIG],
-                uploads: [{ file: HAPROXY_CONFIG, content: this.config }],
-                ports: args.routes.map((r) => ({
-                    internal: r.hostPort,
-                    external: r.hostPort,
-                    ip: r.bindAddress ?? "0.0.0.0",
-                    protocol: "tcp",
-                })),
-                networksAdvanced: [{ name: args.networkName }],
-                restart: "always",
-                memory: args.memoryMb,
-                // Its host ports are fixed: a new proxy can only start once the old one is gone.
-                // It is replaced only when the routes change, never by a service's release.
-                labels: toLabels(withRelease(args.labels, "delete-first: owns the host ports")),
-            },
-            { parent: this },
-        );
-        this.containerName = container.name;
+        const ports = args.routes.map((r) => ({
+            hostPort: r.hostPort,
+            bindAddress: r.bindAddress,
+        }));
+        const labels = toLabels(withRelease(args.labels, "delete-first: owns the host ports"));
+        const proxy = args.swarm
+            ? swarmProxy(this, name, args, image.ref, this.config, labels)
+            : new docker.Container(
+                  `${name}-container`,
+                  {
+                      name: args.containerName,
+                      image: image.ref,
+                      command: ["haproxy", "-W", "-db", "-f", HAPROXY_CONFIG],
+                      uploads: [{ file: HAPROXY_CONFIG, content: this.config }],
+                      ports: ports.map((p) => ({
+                          internal: p.hostPort,
+                          external: p.hostPort,
+                          ip: p.bindAddress ?? "0.0.0.0",
+                          protocol: "tcp",
+                      })),
+                      networksAdvanced: [{ name: args.networkName }],
+                      restart: "always",
+                      memory: args.memoryMb,
+                      // Its host ports are fixed: a new proxy can only start once the old one is
+                      // gone. It is replaced only when the routes change, never by a release.
+                      labels,
+                  },
+                  { parent: this },
+              );
+        this.containerName = proxy.name;
         this.registerOutputs({ containerName: this.containerName });
     }
+}
+
+/**
+ * The proxy on every node of a swarm, its ports published on each node's own interfaces (host
+ * mode needs no routing mesh). Its configuration is a swarm config, named after its content since
+ * a config cannot change.
+ */
+function swarmProxy(
+    parent: EdgeProxy,
+    name: string,
+    args: EdgeProxyArgs,
+    image: pulumi.Input<string>,
+    config: string,
+    labels: pulumi.Input<docker.types.input.ServiceLabel[]>,
+): docker.Service {
+    const hash = crypto.createHash("sha256").update(config).digest("hex").slice(0, 12);
+    const file = new docker.ServiceConfig(
+        `${name}-config`,
+        { name: `${name}-haproxy-${hash}`, data: Buffer.from(config).toString("base64") },
+        { parent },
+    );
+    return new docker.Service(
+        `${name}-service`,
+        {
+            taskSpec: {
+                containerSpec: {
+                    image,
+                    commands: ["haproxy", "-W", "-db", "-f", HAPROXY_CONFIG],
+                    configs: [
+                        { configId: file.id, configName: file.name, fileName: HAPROXY_CONFIG },
+                    ],
+                    labels,
+                },
+                networksAdvanceds: [{ name: args.networkName }],
+                resources: args.memoryMb
+                    ? { limits: { memoryBytes: args.memoryMb * 1024 * 1024 } }
+                    : undefined,
+                restartPolicy: { condition: "any", delay: "2s" },
+            },
+            mode: { global: true },
+            // Host ports are taken on each node: the old task stops before the new one starts.
+            updateConfig: { parallelism: 1, order: "stop-first" },
+            endpointSpec: {
+                mode: "dnsrr",
+                ports: args.routes.map((r) => ({
+                    targetPort: r.hostPort,
+                    publishedPort: r.hostPort,
+                    protocol: "tcp",
+                    publishMode: "host",
+                })),
+            },
+            labels,
+        },
+        { parent },
+    );
 }
 
 /**
@@ -131,7 +201,7 @@ export function haproxyConfig(routes: EdgeProxyRoute[]): string {
                   ]
                 : []),
             "    default-server check inter 500ms fall 1 rise 1 resolvers docker init-addr none resolve-prefer ipv4",
-            `    server-template ${id}_ ${SERVERS_PER_ROUTE} ${r.alias}:${r.port}`,
+            `    server-template ${id}_ ${r.servers ?? SERVERS_PER_ROUTE} ${r.alias}:${r.port}`,
         );
     }
     return `${lines.join("\n")}\n`;

@@ -21,3 +21,6 @@ export { RegistryImage } from "./registryImage";
 export type { RegistryImageArgs } from "./registryImage";
 export { ServiceNetwork } from "./serviceNetwork";
 export type { ServiceNetworkArgs } from "./serviceNetwork";
+export type { ServiceImage, ServicePort, ServiceSpec } from "./serviceSpec";
+export { SwarmService } from "./swarmService";
+export type { SwarmServiceArgs } from "./swarmService";

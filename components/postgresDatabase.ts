@@ -64,6 +64,11 @@ export interface PostgresDatabaseArgs {
     labels?: pulumi.Input<Record<string, string>>;
     /** What the applications are told about the database (`DB_KIND`, …), passed on in `endpoint`. */
     client: DatabaseClientSettings;
+    /**
+     * Run as a single-replica swarm service pinned to the nodes labelled `<nodeLabel>=true`
+     * (its volume is node-local), updated stop-first. Default: a container on the Docker host.
+     */
+    swarm?: { nodeLabel: string };
 }
 
 /**
@@ -79,11 +84,12 @@ export class PostgresDatabase extends pulumi.ComponentResource {
     /** Image reference the container runs: pinned by digest when pushed. */
     public readonly imageRef: pulumi.Output<string>;
     public readonly volumeName: pulumi.Output<string>;
+    /** The container's name, or the swarm service's. */
     public readonly containerName: pulumi.Output<string>;
     /** Where services reach the database, and what they start after. */
     public readonly endpoint: DatabaseEndpoint;
-    /** The published `address:port` on the Docker host. */
-    public readonly hostEndpoint: pulumi.Output<string>;
+    /** The published `address:port` on the Docker host; none in a swarm (reached in the network only). */
+    public readonly hostEndpoint: pulumi.Output<string | undefined>;
 
     constructor(name: string, args: PostgresDatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
         checkArgs(name, args);
@@ -117,59 +123,98 @@ export class PostgresDatabase extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        const volume = new docker.Volume(
-            `${name}-volume`,
-            { name: args.volumeName, driver: "local", labels },
-            {
-                parent: this,
-                protect,
-                retainOnDelete: true,
-                // Docker cannot relabel a volume; a new label must never cost the data.
-                ignoreChanges: ["labels"],
-            },
-        );
         this.imageRef = args.push ? image.repoDigest : image.imageName;
-        const container = new docker.Container(
-            `${name}-container`,
-            {
-                name: args.containerName,
-                image: this.imageRef,
-                envs: [
-                    pulumi.interpolate`POSTGRES_USER=${args.user}`,
-                    pulumi.interpolate`POSTGRES_PASSWORD=${pulumi.secret(args.password)}`,
-                    `POSTGRES_DB=${args.dbName}`,
-                    `DB_NAME=${args.dbName}`,
-                    `DB_SCHEMA_NAME=${args.schema}`,
-                    `PGPORT=${port}`,
-                    `PGDATA=${PGDATA}`,
-                    `TZ=${args.timezone ?? "UTC"}`,
-                    // For the healthcheck: libpq reads these as plain names, whereas `-d` would
-                    // parse a name holding `=` as connection settings.
-                    pulumi.interpolate`PGUSER=${args.user}`,
-                    `PGDATABASE=${args.dbName}`,
-                ],
-                volumes: [{ volumeName: volume.name, containerPath: PGDATA }],
-                ports: [{ internal: port, external: hostPort, ip: bindAddress, protocol: "tcp" }],
-                networksAdvanced: [{ name: args.networkName, aliases: [args.alias] }],
-                healthcheck: {
-                    // TCP, not the socket: during first-start init Postgres listens on the socket
-                    // only, so a socket check would pass before the database and schema exist.
-                    tests: ["CMD", "pg_isready", "-h", "127.0.0.1", "-p", String(port)],
-                    interval: args.healthcheck.interval,
-                    timeout: args.healthcheck.timeout,
-                    retries: args.healthcheck.retries,
-                    startPeriod: args.healthcheck.startPeriod,
+        const env: [string, pulumi.Input<string>][] = [
+            ["POSTGRES_USER", args.user],
+            ["POSTGRES_PASSWORD", pulumi.secret(args.password)],
+            ["POSTGRES_DB", args.dbName],
+            ["DB_NAME", args.dbName],
+            ["DB_SCHEMA_NAME", args.schema],
+            ["PGPORT", String(port)],
+            ["PGDATA", PGDATA],
+            ["TZ", args.timezone ?? "UTC"],
+            // For the healthcheck: libpq reads these as plain names, whereas `-d` would
+            // parse a name holding `=` as connection settings.
+            ["PGUSER", args.user],
+            ["PGDATABASE", args.dbName],
+        ];
+        const healthcheck = {
+            // TCP, not the socket: during first-start init Postgres listens on the socket
+            // only, so a socket check would pass before the database and schema exist.
+            tests: ["CMD", "pg_isready", "-h", "127.0.0.1", "-p", String(port)],
+            interval: args.healthcheck.interval,
+            timeout: args.healthcheck.timeout,
+            retries: args.healthcheck.retries,
+            startPeriod: args.healthcheck.startPeriod,
+        };
+        let ready: docker.Container | docker.Service;
+        if (args.swarm === undefined) {
+            const volume = new docker.Volume(
+                `${name}-volume`,
+                { name: args.volumeName, driver: "local", labels },
+                {
+                    parent: this,
+                    protect,
+                    retainOnDelete: true,
+                    // Docker cannot relabel a volume; a new label must never cost the data.
+                    ignoreChanges: ["labels"],
                 },
-                wait: true,
-                waitTimeout: waitTimeoutSeconds(args.healthcheck),
-                restart: "unless-stopped",
-                memory: args.memoryMb,
-                labels: containerLabels,
-            },
-            { parent: this, protect },
-        );
-        this.volumeName = volume.name;
-        this.containerName = container.name;
+            );
+            ready = new docker.Container(
+                `${name}-container`,
+                {
+                    name: args.containerName,
+                    image: this.imageRef,
+                    envs: env.map(([k, v]) =>
+                        typeof v === "string" ? `${k}=${v}` : pulumi.interpolate`${k}=${v}`,
+                    ),
+                    volumes: [{ volumeName: volume.name, containerPath: PGDATA }],
+                    ports: [
+                        { internal: port, external: hostPort, ip: bindAddress, protocol: "tcp" },
+                    ],
+                    networksAdvanced: [{ name: args.networkName, aliases: [args.alias] }],
+                    healthcheck,
+                    wait: true,
+                    waitTimeout: waitTimeoutSeconds(args.healthcheck),
+                    restart: "unless-stopped",
+                    memory: args.memoryMb,
+                    labels: containerLabels,
+                },
+                { parent: this, protect },
+            );
+            this.volumeName = volume.name;
+        } else {
+            // The volume lives on the labelled node: swarm creates it there with the first task,
+            // and no one removes it with the service (the data is kept, as retainOnDelete would).
+            ready = new docker.Service(
+                `${name}-service`,
+                {
+                    name: args.containerName,
+                    taskSpec: {
+                        containerSpec: {
+                            image: this.imageRef,
+                            env: Object.fromEntries(env),
+                            mounts: [{ type: "volume", source: args.volumeName, target: PGDATA }],
+                            healthcheck,
+                            labels: containerLabels,
+                        },
+                        networksAdvanceds: [{ name: args.networkName, aliases: [args.alias] }],
+                        placement: { constraints: [`node.labels.${args.swarm.nodeLabel}==true`] },
+                        resources: args.memoryMb
+                            ? { limits: { memoryBytes: args.memoryMb * 1024 * 1024 } }
+                            : undefined,
+                        restartPolicy: { condition: "any", delay: "2s" },
+                    },
+                    mode: { replicated: { replicas: 1 } },
+                    // Never two at once: the old task stops before the new one starts.
+                    updateConfig: { parallelism: 1, order: "stop-first", failureAction: "pause" },
+                    endpointSpec: { mode: "dnsrr" },
+                },
+                { parent: this, protect },
+            );
+            this.volumeName = pulumi.output(args.volumeName);
+        }
+        this.containerName = ready.name;
         this.endpoint = {
             host: args.alias,
             port,
@@ -178,9 +223,11 @@ export class PostgresDatabase extends pulumi.ComponentResource {
             user: args.user,
             password: pulumi.secret(args.password),
             client: args.client,
-            readyAfter: [container],
+            readyAfter: [ready],
         };
-        this.hostEndpoint = pulumi.output(`${bindAddress}:${hostPort}`);
+        this.hostEndpoint = pulumi.output(
+            args.swarm === undefined ? `${bindAddress}:${hostPort}` : undefined,
+        );
         this.registerOutputs({
             imageRef: this.imageRef,
             volumeName: this.volumeName,

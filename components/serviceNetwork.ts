@@ -7,6 +7,8 @@ export interface ServiceNetworkArgs {
     networkName: pulumi.Input<string>;
     /** Labels for the network. Default: none. */
     labels?: pulumi.Input<Record<string, string>>;
+    /** An attachable overlay network spanning a swarm's nodes. Default: a bridge on one host. */
+    overlay?: boolean;
 }
 
 /**
@@ -21,7 +23,12 @@ export class ServiceNetwork extends pulumi.ComponentResource {
         super("msa:network:ServiceNetwork", name, {}, opts);
         const network = new docker.Network(
             `${name}-network`,
-            { name: args.networkName, driver: "bridge", labels: toLabels(args.labels) },
+            {
+                name: args.networkName,
+                driver: args.overlay ? "overlay" : "bridge",
+                attachable: args.overlay ? true : undefined,
+                labels: toLabels(args.labels),
+            },
             { parent: this },
         );
         this.networkName = network.name;

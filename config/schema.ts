@@ -205,6 +205,26 @@ export const serviceHealthcheckSchema = z
         error: "must have exactly one of http, command",
     });
 
+export const RUNTIMES = ["container", "swarm"] as const;
+
+/** How the stack runs on a Docker Swarm (with `msa:runtime: swarm`). */
+export const swarmSchema = z
+    .object({
+        /**
+         * `ingress`: services publish host ports through swarm's routing mesh (virtual IPs; needs
+         * IPVS). `host`: the edge proxy runs on every node and publishes them in host mode, and
+         * services resolve by DNS round robin (clusters without IPVS).
+         */
+        publish: z
+            .enum(["ingress", "host"], { error: "must be ingress or host" })
+            .default("ingress"),
+        /** The database runs on the nodes labelled `<dbNodeLabel>=true` (its volume is node-local). */
+        dbNodeLabel: nonEmpty(100)
+            .regex(/^[a-z0-9][a-z0-9._-]*$/, "must be a node label key like msa.db")
+            .default("msa.db"),
+    })
+    .strict();
+
 /** The edge proxy that owns published host ports, so releases never move them. */
 export const proxySchema = z
     .object({
@@ -257,6 +277,13 @@ export const serviceSchema = z
         /** Replaces the image's command. */
         command: z.array(text(), { error: "must be a list" }).optional(),
         healthcheck: serviceHealthcheckSchema.optional(),
+        /** Tasks to run (swarm runtime only). Default 1. */
+        replicas: z
+            .number({ error: "must be an integer" })
+            .int("must be an integer")
+            .min(0, "must be 0-1000")
+            .max(1000, "must be 0-1000")
+            .optional(),
         /** How long a replaced container gets to finish in-flight requests before it is killed. */
         stopGraceSeconds: z
             .number({ error: "must be an integer" })
@@ -390,6 +417,11 @@ export const stackConfigSchema = z
             })
             .refine(knownTimeZone, "must be a time zone in the tz database, like Asia/Seoul")
             .default("UTC"),
+        /** `container`: one Docker host. `swarm`: a Docker Swarm (`docker:host` is a manager). */
+        runtime: z
+            .enum(RUNTIMES, { error: `must be one of ${RUNTIMES.join(", ")}` })
+            .default("container"),
+        swarm: swarmSchema.optional(),
         /** Required when any image is pulled from or pushed to a registry. */
         registry: registrySchema.optional(),
         /** Set it to publish the services' TCP host ports through the edge proxy. */
@@ -414,6 +446,7 @@ export const stackConfigSchema = z
     .strict();
 
 export type ServiceHealthcheckConfig = z.output<typeof serviceHealthcheckSchema>;
+export type SwarmConfig = z.output<typeof swarmSchema>;
 export type ProxyConfig = z.output<typeof proxySchema>;
 export type BuildConfig = z.output<typeof buildSchema>;
 export type PortConfig = z.output<typeof portSchema>;

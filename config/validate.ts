@@ -248,7 +248,62 @@ function crossCheck(config: StackConfig, raw: Record<string, unknown>): string[]
             errors.push(`${PROJECT}:secretEnv.${key} names unknown service ${JSON.stringify(key)}`);
         }
     }
-    errors.push(...hostPortClashes(config), ...containerNameClashes(config));
+    errors.push(
+        ...runtimeChecks(config, raw),
+        ...hostPortClashes(config),
+        ...containerNameClashes(config),
+    );
+    return errors;
+}
+
+/** Keys that mean nothing in the chosen runtime, and what a swarm needs that one host does not. */
+function runtimeChecks(config: StackConfig, raw: Record<string, unknown>): string[] {
+    const errors: string[] = [];
+    const at = `${PROJECT}:runtime`;
+    if (config.runtime === "container") {
+        if (config.swarm !== undefined) {
+            errors.push(`${PROJECT}:swarm means nothing when ${at} is container; remove it`);
+        }
+        for (const [key, svc] of Object.entries(config.services)) {
+            if (svc.replicas !== undefined) {
+                errors.push(
+                    `${servicePath(key)}.replicas means nothing when ${at} is container (one container per service); remove it or set ${at}: swarm`,
+                );
+            }
+        }
+        return errors;
+    }
+    const rawDb = isRecord(raw.database) ? raw.database : {};
+    for (const key of ["hostPort", "bindAddress", "publicBindOverride"].filter((k) => k in rawDb)) {
+        errors.push(
+            `${PROJECT}:database.${key} means nothing when ${at} is swarm (the database is reached in the overlay network only); remove it`,
+        );
+    }
+    // Every node pulls the images: nothing may stay on the one host that built it.
+    const db = config.database;
+    if (db?.mode === "container" && !db.image.push) {
+        errors.push(
+            `${PROJECT}:database.image.push must be true when ${at} is swarm: every node pulls the image`,
+        );
+    }
+    for (const [key, svc] of Object.entries(config.services)) {
+        if (svc.build !== undefined && !svc.build.push) {
+            errors.push(
+                `${servicePath(key)}.build.push must be true when ${at} is swarm: every node pulls the image`,
+            );
+        }
+        if (svc.containerName !== undefined) {
+            errors.push(
+                `${servicePath(key)}.containerName means nothing when ${at} is swarm (the service is named by its key); remove it`,
+            );
+        }
+        const hostPorts = svc.ports.some((p) => p.host !== undefined && p.protocol === "tcp");
+        if (hostPorts && config.swarm?.publish === "host" && config.proxy === undefined) {
+            errors.push(
+                `${servicePath(key)}.ports publishes host ports, which need ${PROJECT}:proxy when ${PROJECT}:swarm.publish is host`,
+            );
+        }
+    }
     return errors;
 }
 

@@ -791,3 +791,96 @@ describe("releases: create-first, health-gated, announced", () => {
         });
     });
 });
+
+describe("staging: the swarm runtime (Pulumi.staging.yaml)", () => {
+    let staging: Capture;
+    beforeAll(async () => {
+        staging = await captureStack({ stack: "staging", hooks: REGISTRY, preview: false });
+    });
+    const SERVICE = "docker:index/service:Service";
+
+    test("services are swarm services on an attachable overlay; no container anywhere", () => {
+        expect(staging.resources.filter((r) => r.type === CONTAINER)).toEqual([]);
+        expect(
+            staging.resources
+                .filter((r) => r.type === SERVICE)
+                .map((r) => r.name)
+                .sort(),
+        ).toEqual(["SERVICE_B-service", "SERVICE_D-service", "database-service", "proxy-service"]);
+        expect(byName(staging, "network-network").inputs).toMatchObject({
+            driver: "overlay",
+            attachable: true,
+        });
+    });
+
+    test("a service: replicas, start-first updates that roll back, dnsrr, health and limits", () => {
+        const b = byName(staging, "SERVICE_B-service").inputs as Record<string, unknown>;
+        expect(b).toMatchObject({
+            name: "SERVICE_B",
+            mode: { replicated: { replicas: 3 } },
+            updateConfig: { order: "start-first", failureAction: "rollback", parallelism: 1 },
+            rollbackConfig: { order: "start-first", parallelism: 1 },
+            endpointSpec: { mode: "dnsrr", ports: [] },
+            taskSpec: {
+                networksAdvanceds: [{ name: "msa-staging-net", aliases: ["SERVICE_B"] }],
+                resources: { limits: { memoryBytes: 1024 * 1024 * 1024 } },
+                restartPolicy: { condition: "any" },
+            },
+        });
+        const env = (b.taskSpec as { containerSpec: { env: Record<string, unknown> } })
+            .containerSpec.env;
+        expect(env.DB_HOST).toBe("db_instance");
+        expect(isSecretValue(env.DB_PASSWORD)).toBe(true);
+    });
+
+    test("the database: one task pinned to the labelled node, stop-first, its volume mounted", () => {
+        const d = byName(staging, "database-service");
+        expect(d.inputs).toMatchObject({
+            mode: { replicated: { replicas: 1 } },
+            updateConfig: { order: "stop-first" },
+            taskSpec: {
+                placement: { constraints: ["node.labels.msa.db==true"] },
+                containerSpec: {
+                    mounts: [
+                        {
+                            type: "volume",
+                            source: "msa-staging-db-data",
+                            target: "/var/lib/postgresql/data",
+                        },
+                    ],
+                },
+            },
+        });
+        expect(staging.resources.some((r) => r.type === VOLUME)).toBe(false);
+    });
+
+    test("the proxy runs on every node, its ports published in host mode", () => {
+        expect(byName(staging, "proxy-service").inputs).toMatchObject({
+            mode: { global: true },
+            endpointSpec: {
+                mode: "dnsrr",
+                ports: [
+                    { targetPort: 8080, publishedPort: 8080, publishMode: "host", protocol: "tcp" },
+                    { targetPort: 8888, publishedPort: 8888, publishMode: "host", protocol: "tcp" },
+                    { targetPort: 8900, publishedPort: 8900, publishMode: "host", protocol: "tcp" },
+                ],
+            },
+        });
+        expect(
+            staging.resources.some((r) => r.type === "docker:index/serviceConfig:ServiceConfig"),
+        ).toBe(true);
+    });
+
+    test("with the routing mesh, services publish through ingress and no proxy runs", async () => {
+        const config = stackConfig("staging");
+        config["msa:swarm"] = { publish: "ingress" };
+        const c = await captureStack({ stack: "staging", config });
+        expect(c.resources.some((r) => r.type === "msa:proxy:EdgeProxy")).toBe(false);
+        expect(byName(c, "SERVICE_B-service").inputs.endpointSpec).toEqual({
+            mode: "vip",
+            ports: [
+                { targetPort: 8080, publishedPort: 8080, protocol: "tcp", publishMode: "ingress" },
+            ],
+        });
+    });
+});

@@ -657,3 +657,67 @@ describe("Postgres names as Postgres checks them, and real time zones", () => {
         },
     );
 });
+
+describe("runtime: container or swarm", () => {
+    const swarm = (c: Record<string, unknown>) => (c.runtime = "swarm");
+    test.each<[string, (c: Record<string, unknown>) => void, string]>([
+        [
+            "replicas on one Docker host",
+            (c) => (svc(c, "orders").replicas = 3),
+            "msa:services.orders.replicas means nothing when msa:runtime is container (one container per service); remove it or set msa:runtime: swarm",
+        ],
+        [
+            "swarm settings on one Docker host",
+            (c) => (c.swarm = { publish: "host" }),
+            "msa:swarm means nothing when msa:runtime is container; remove it",
+        ],
+        [
+            "a DB image kept on one host of a swarm",
+            (c) => {
+                swarm(c);
+                db(c).image = { push: false };
+            },
+            "msa:database.image.push must be true when msa:runtime is swarm: every node pulls the image",
+        ],
+        [
+            "a fixed container name in a swarm",
+            (c) => {
+                swarm(c);
+                svc(c, "orders").containerName = "orders";
+            },
+            "msa:services.orders.containerName means nothing when msa:runtime is swarm (the service is named by its key); remove it",
+        ],
+        [
+            "a published DB port in a swarm",
+            (c) => {
+                swarm(c);
+                db(c).hostPort = 5432;
+            },
+            "msa:database.hostPort means nothing when msa:runtime is swarm (the database is reached in the overlay network only); remove it",
+        ],
+        [
+            "host ports in host publish mode without the proxy",
+            (c) => {
+                swarm(c);
+                c.swarm = { publish: "host" };
+            },
+            "msa:services.orders.ports publishes host ports, which need msa:proxy when msa:swarm.publish is host",
+        ],
+        [
+            "an unknown runtime",
+            (c) => (c.runtime = "k8s"),
+            'msa:runtime must be one of container, swarm, got "k8s"',
+        ],
+    ])("%s", (_what, mutate, message) => {
+        expect(reject(mutate)).toEqual([message]);
+    });
+
+    test("a swarm stack with replicas and the proxy in host mode is valid", () => {
+        const c = base();
+        c.runtime = "swarm";
+        c.swarm = { publish: "host" };
+        c.proxy = { image: "haproxy:3.0.6" };
+        svc(c, "orders").replicas = 3;
+        expect(validate(c).ok).toBe(true);
+    });
+});

@@ -186,6 +186,31 @@ function keyProperties(r: CapturedResource): Row[] {
             rows.push(["env", list(inputs.envs, String, " ")]);
             return rows;
         }
+        case "docker:index/service:Service": {
+            const task = (inputs.taskSpec ?? {}) as {
+                containerSpec?: { image?: unknown };
+                placement?: { constraints?: string[] };
+            };
+            const mode = inputs.mode as { global?: boolean; replicated?: { replicas?: number } };
+            const endpoint = (inputs.endpointSpec ?? {}) as { mode?: string; ports?: unknown };
+            const update = inputs.updateConfig as { order?: string; failureAction?: string };
+            return [
+                ...pick("name"),
+                ["image", show(task.containerSpec?.image)],
+                ["mode", mode?.global ? "global" : `${mode?.replicated?.replicas ?? 1} replicas`],
+                [
+                    "endpoint",
+                    `${endpoint.mode ?? "vip"}; ports ${list<{ publishedPort: number; targetPort: number; publishMode: string }>(endpoint.ports, (p) => `${p.publishedPort}->${p.targetPort} (${p.publishMode})`, ", ", "none")}`,
+                ],
+                ...(task.placement?.constraints?.length
+                    ? ([["placement", task.placement.constraints.join(", ")]] as Row[])
+                    : []),
+                [
+                    "release",
+                    `${update?.order ?? "stop-first"}${update?.failureAction ? `, on failure: ${update.failureAction}` : ""}`,
+                ],
+            ];
+        }
         case "docker:index/image:Image": {
             const rows = pick("imageName", "skipPush");
             const build = (inputs.build as { args?: unknown } | undefined)?.args;

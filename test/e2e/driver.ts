@@ -214,9 +214,9 @@ export class DockerDriver {
 
     /**
      * Deletes in the reverse of the order creations finished (a resource after everything that
-     * depends on it), as `pulumi destroy` would: refuses (before deleting
-     * anything) while a protected resource is part of the stack, and only forgets a resource with
-     * `retainOnDelete`, leaving it on the engine.
+     * depends on it), as `pulumi destroy` would: refuses (before deleting anything) while a
+     * protected resource is part of the stack, and only forgets a resource with `retainOnDelete`,
+     * leaving it on the engine.
      */
     public async destroy(deployment: Deployment, opts: DestroyOptions = {}): Promise<void> {
         const protectedUrns = deployment.created

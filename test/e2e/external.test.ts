@@ -84,13 +84,13 @@ test("the stack declares no DB image, container or volume", () => {
 });
 
 test("the services wait for nothing but their network and image", () => {
+    // Sorted: the program declares the services' containers in whatever order their images resolve.
     expect(
-        serviceContainers(capture).map((r) => ({
-            container: r.name,
-            dependsOn: r.dependsOn.sort(),
-        })),
+        serviceContainers(capture)
+            .map((r) => ({ container: r.name, dependsOn: [...r.dependsOn].sort() }))
+            .sort((a, b) => a.container.localeCompare(b.container)),
     ).toEqual(
-        ["orders", "billing"].map((key) => ({
+        ["billing", "orders"].map((key) => ({
             container: `${key}-container`,
             dependsOn: [`${key}-image`, "network-network"].sort(),
         })),
