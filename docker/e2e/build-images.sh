@@ -5,7 +5,11 @@
 # that already exists is reused; the Postgres and service tags carry a hash of their build
 # context, so an edited Dockerfile or script gets a fresh image and an unchanged one is not rebuilt.
 #
-# Prints `E2E_POSTGRES_IMAGE=…` and `E2E_SERVICE_IMAGE=…` lines on stdout for the caller to export.
+# Also the edge proxy (docker/e2e/haproxy: Debian's haproxy) and a Docker Swarm node for the swarm
+# suite (docker/e2e/swarm-node: Debian's docker.io, run as Docker-in-Docker).
+#
+# Prints `E2E_POSTGRES_IMAGE=…`, `E2E_SERVICE_IMAGE=…`, `E2E_HAPROXY_IMAGE=…` and
+# `E2E_SWARM_NODE_IMAGE=…` lines on stdout for the caller to export.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 debian_image=debian:bookworm
@@ -59,5 +63,9 @@ postgres_image=$(build msa-e2e/postgres:15 "$here/postgres" "$postgres_hash")
 # The service is built on the Postgres image, so its tag changes when either context does.
 service_image=$(build msa-e2e/sample-service:1 "$here/sample-service" \
     "$(context_hash "$here/sample-service")-$postgres_hash" --build-arg "BASE_IMAGE=$postgres_image")
+haproxy_image=$(build msa-e2e/haproxy:2 "$here/haproxy" "$(context_hash "$here/haproxy")")
+swarm_node_image=$(build msa-e2e/swarm-node:1 "$here/swarm-node" "$(context_hash "$here/swarm-node")")
 echo "E2E_POSTGRES_IMAGE=$postgres_image"
 echo "E2E_SERVICE_IMAGE=$service_image"
+echo "E2E_HAPROXY_IMAGE=$haproxy_image"
+echo "E2E_SWARM_NODE_IMAGE=$swarm_node_image"

@@ -959,10 +959,6 @@ const OPEN_FINDINGS: Finding[] = [
         hits: (_s, ms) => ms.some((m) => touched(m).some((p) => p.includes("__proto__"))),
     },
     {
-        what: "a service key ending in _ or - passes config/schema.ts SERVICE_KEY_PATTERN, then components/microservice.ts throws at plan time (alias must be one DNS label)",
-        hits: (_s, ms) => renamedTo(ms, (to) => /[_-]$/.test(to)),
-    },
-    {
         what: "a service named database gets the DB's label msa.component=database (config/naming.ts stackLabels), so the pack's db-healthcheck takes its container for the database and fails the plan",
         hits: (_s, ms) => renamedTo(ms, (to) => to === "database"),
     },
