@@ -172,7 +172,7 @@ export = async () => {
             stopGraceSeconds: svc.stopGraceSeconds,
             command: svc.command?.map((arg) => secretIf("services", arg)),
             memoryMb: svc.memoryMb,
-            labels: stackLabels(cfg, key),
+            labels: stackLabels(cfg, `service:${key}`),
         };
         const service = swarm
             ? new SwarmService(

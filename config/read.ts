@@ -32,14 +32,20 @@ export function readConfigMap(
         if (isSecret(fullKey)) {
             secretKeys.add(key);
         }
-        if (key in SECRET_KEYS) {
+        if (Object.hasOwn(SECRET_KEYS, key)) {
             present[key as SecretKey] = text !== "";
             if (key === "secretEnv") {
                 secretEnvNames = namesOnly(text);
             }
             continue;
         }
-        raw[key] = parseValue(key, text);
+        // Defined, not assigned: a key named `__proto__` must stay a key validation can name.
+        Object.defineProperty(raw, key, {
+            value: parseValue(key, text),
+            enumerable: true,
+            writable: true,
+            configurable: true,
+        });
     }
     return { stack, raw, secrets: { present, secretEnvNames }, secretKeys };
 }
@@ -51,7 +57,7 @@ function parseValue(key: string, text: string): unknown {
     if (BOOLEAN_KEYS.has(key)) {
         return text === "true" ? true : text === "false" ? false : text;
     }
-    if (!(key in stackConfigSchema.shape)) {
+    if (!Object.hasOwn(stackConfigSchema.shape, key)) {
         // Unknown and v1 keys: kept as given, so the message can name them.
         return text;
     }

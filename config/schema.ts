@@ -310,7 +310,13 @@ export const healthcheckSchema = z
 
 export const registrySchema = z
     .object({
-        server: host().default("registry.gitlab.com"),
+        /** A host, with a port when the registry has one (a self-managed GitLab's `:5050`). */
+        server: nonEmpty(253)
+            .regex(
+                new RegExp(`^${LABEL}(?:\\.${LABEL})*(?::[0-9]{1,5})?$`),
+                "must be a registry host like registry.gitlab.com or gitlab.example.com:5050",
+            )
+            .default("registry.gitlab.com"),
         /** GitLab group (namespace) of the projects. */
         namespace: imagePath("namespace"),
         /** GitLab project whose registry holds the images (a service may name its own). */

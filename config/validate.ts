@@ -3,7 +3,10 @@
  * span keys (links, names, port clashes) and the secret rules. Every problem is reported at once,
  * each naming the config key; a value is shown only when the key is not a secret.
  */
+import * as fs from "fs";
+import * as path from "path";
 import { z } from "zod";
+import { projectRoot } from "./stackFiles";
 import {
     containerDatabaseSchema,
     externalDatabaseSchema,
@@ -51,11 +54,18 @@ export function validateStackConfig(input: ConfigInput): ValidationResult {
     const shown = (path: readonly PropertyKey[], value: unknown) =>
         secretKeys.has(String(path[0])) ? "[secret]" : showValue(value);
 
-    const v1 = Object.keys(raw).filter((k) => k in V1_KEYS);
+    const v1 = Object.keys(raw).filter((k) => Object.hasOwn(V1_KEYS, k));
     for (const key of v1) {
         errors.push(`${PROJECT}:${key} is a v1 key; use ${V1_KEYS[key]} instead`);
     }
-    const current = Object.fromEntries(Object.entries(raw).filter(([k]) => !(k in V1_KEYS)));
+    errors.push(
+        ...protoKeys(raw, []).map(
+            (at) => `${keyPath(at)} is a key named __proto__, which a map cannot hold; rename it`,
+        ),
+    );
+    const current = Object.fromEntries(
+        Object.entries(raw).filter(([k]) => !Object.hasOwn(V1_KEYS, k) && k !== "__proto__"),
+    );
     const parsed = stackConfigSchema.safeParse(current, { reportInput: true });
     if (!parsed.success) {
         errors.push(...parsed.error.issues.flatMap((i) => formatIssue(i, raw, shown)));
@@ -250,9 +260,32 @@ function crossCheck(config: StackConfig, raw: Record<string, unknown>): string[]
     }
     errors.push(
         ...runtimeChecks(config, raw),
+        ...buildContextChecks(config),
         ...hostPortClashes(config),
         ...containerNameClashes(config),
     );
+    return errors;
+}
+
+/** Build contexts are folders of the project holding their Dockerfile: checked here, by key. */
+function buildContextChecks(config: StackConfig): string[] {
+    const root = projectRoot();
+    const missing = (context: string, dockerfile = "Dockerfile") =>
+        !fs.existsSync(path.join(root, context, dockerfile));
+    const errors: string[] = [];
+    const db = config.database;
+    if (db?.mode === "container" && missing(db.image.context)) {
+        errors.push(
+            `${PROJECT}:database.image.context must be a folder of the project with a Dockerfile, got ${showValue(db.image.context)}`,
+        );
+    }
+    for (const [key, svc] of Object.entries(config.services)) {
+        if (svc.build !== undefined && missing(svc.build.context, svc.build.dockerfile)) {
+            errors.push(
+                `${servicePath(key)}.build must name a folder of the project holding ${svc.build.dockerfile ?? "Dockerfile"}, got context ${showValue(svc.build.context)}`,
+            );
+        }
+    }
     return errors;
 }
 
@@ -408,6 +441,19 @@ function checkSecretEnvShape(value: unknown, errors: string[]): Record<string, s
         });
     }
     return names;
+}
+
+/** Paths to own `__proto__` keys: JSON has them, but zod and plain objects drop them silently. */
+function protoKeys(value: unknown, at: PropertyKey[]): PropertyKey[][] {
+    if (Array.isArray(value)) {
+        return value.flatMap((v, i) => protoKeys(v, [...at, i]));
+    }
+    if (!isRecord(value)) {
+        return [];
+    }
+    return Object.keys(value).flatMap((k) =>
+        k === "__proto__" ? [[...at, k]] : protoKeys(value[k], [...at, k]),
+    );
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

@@ -721,3 +721,53 @@ describe("runtime: container or swarm", () => {
         expect(validate(c).ok).toBe(true);
     });
 });
+
+describe("found by the fuzz", () => {
+    test.each(["toString", "constructor", "hasOwnProperty", "__proto__"])(
+        "a key named %s is an unknown key, never silently dropped",
+        (key) => {
+            const { raw, secrets, secretKeys } = readConfigMap(
+                "dev",
+                {
+                    "msa:registry": JSON.stringify(base().registry),
+                    "msa:database": JSON.stringify(base().database),
+                    [`msa:${key}`]: "x",
+                },
+                (k) => k === "msa:dbPassword" || k === "msa:registryPassword",
+            );
+            const errors = errorsOf(
+                validateStackConfig({
+                    stack: "dev",
+                    raw,
+                    secrets: { ...secrets, present: { dbPassword: true, registryPassword: true } },
+                    secretKeys: new Set([...(secretKeys ?? []), ...SECRET_KEYS]),
+                }),
+            );
+            expect(errors).toEqual([
+                key === "__proto__"
+                    ? "msa:__proto__ is a key named __proto__, which a map cannot hold; rename it"
+                    : `msa:${key} is not a known key`,
+            ]);
+        },
+    );
+
+    test("an env entry named __proto__ is refused", () => {
+        const c = base();
+        svc(c, "orders").env = JSON.parse('{"__proto__": "x"}') as Record<string, unknown>;
+        expect(errorsOf(validate(c))).toEqual([
+            "msa:services.orders.env.__proto__ is a key named __proto__, which a map cannot hold; rename it",
+        ]);
+    });
+
+    test("a DB build context that is not a folder with a Dockerfile names the key", () => {
+        expect(reject((c) => (db(c).image = { context: "docs" }))).toEqual([
+            'msa:database.image.context must be a folder of the project with a Dockerfile, got "docs"',
+        ]);
+    });
+
+    test("a registry with a port is a registry", () => {
+        const c = base();
+        (c.registry as Record<string, unknown>).server = "gitlab.example.com:5050";
+        expect(validate(c).ok).toBe(true);
+    });
+});
