@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { isRpcSecret } from "@pulumi/pulumi/runtime/rpc";
 
 const created: { type: string; name: string; inputs: Record<string, unknown> }[] = [];
-pulumi.runtime.setMocks(
+void pulumi.runtime.setMocks(
     {
         newResource: (args) => {
             created.push({ type: args.type, name: args.name, inputs: args.inputs });

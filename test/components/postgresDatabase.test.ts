@@ -13,7 +13,7 @@ interface Registered {
 }
 const created: Registered[] = [];
 const options: Record<string, pulumi.CustomResourceOptions> = {};
-pulumi.runtime.setMocks(
+void pulumi.runtime.setMocks(
     {
         newResource: (args) => {
             created.push({ type: args.type, name: args.name, inputs: args.inputs });

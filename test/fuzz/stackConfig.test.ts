@@ -940,9 +940,6 @@ interface Finding {
     hits: (stack: Stack, mutations: Mutation[]) => boolean;
 }
 
-const renamedTo = (ms: Mutation[], test: (to: string) => boolean) =>
-    ms.some((m) => m.kind === "renameService" && test(m.to));
-
 /**
  * What this fuzz found that is still open in the code it tests. A case that fails and matches one
  * is counted and printed, not failed, so that anything new still fails the run; a case that
