@@ -38,6 +38,8 @@ export interface Measured {
     peakRssMb: Spread;
     resources: number;
     invokes: number;
+    /** RPCs one run made to the engine, per method (pulumi-runtime runs). */
+    rpcs?: Record<string, number>;
 }
 
 export interface SizeResult {

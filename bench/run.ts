@@ -322,6 +322,7 @@ interface Sample {
     peakRssMb: number;
     resources: number;
     invokes: number;
+    rpcs?: Record<string, number>;
 }
 
 function sizeResult(
@@ -337,6 +338,7 @@ function sizeResult(
         peakRssMb: spread(list.map((r) => r.peakRssMb)),
         resources: list[0]?.resources ?? 0,
         invokes: list[0]?.invokes ?? 0,
+        ...(list[0]?.rpcs === undefined ? {} : { rpcs: list[0].rpcs }),
     });
     const program = measured(ours);
     const baseline = measured(flat);
@@ -421,7 +423,9 @@ async function checkCompiledMatchesSource(
         dumpFile: dump,
     });
     const compiled = JSON.parse(fs.readFileSync(dump, "utf8")) as typeof source.resources;
-    const byName = new Map(compiled.map((r) => [r.name, r]));
+    // A component and its child may share a name (a service and its registry image): key by type.
+    const key = (r: { type: string; name: string }) => `${r.type}::${r.name}`;
+    const byKey = new Map(compiled.map((r) => [key(r), r]));
     const differences: string[] = [];
     if (compiled.length !== source.resources.length) {
         differences.push(
@@ -429,12 +433,12 @@ async function checkCompiledMatchesSource(
         );
     }
     for (const r of source.resources) {
-        const other = byName.get(r.name);
+        const other = byKey.get(key(r));
         if (other === undefined) {
-            differences.push(`${r.name} is missing`);
+            differences.push(`${key(r)} is missing`);
             continue;
         }
-        differences.push(...diff(r.name, r.inputs, other.inputs));
+        differences.push(...diff(key(r), r.inputs, other.inputs));
     }
     if (differences.length === 0) {
         console.log("precompiled program declares exactly what index.ts declares");

@@ -146,6 +146,8 @@ export interface RuntimeRunResult {
     resources: number;
     invokes: number;
     types: Record<string, number>;
+    /** RPCs the program made, per method. */
+    rpcs: Record<string, number>;
     /** What the stand-in recorded, for checks. */
     registered: RegisteredResource[];
 }
@@ -246,6 +248,7 @@ export async function runUnderRuntime(spec: RuntimeRunSpec): Promise<RuntimeRunR
             resources: registered.length,
             invokes: engine.invokes,
             types,
+            rpcs: { ...engine.calls },
             registered,
         };
     } finally {
@@ -348,6 +351,8 @@ class EngineStandIn {
     public readonly registered: RegisteredResource[] = [];
     public readonly errors: string[] = [];
     public invokes = 0;
+    /** Calls per RPC method (`ResourceMonitor/RegisterResource`, `Engine/Log`, …). */
+    public readonly calls: Record<string, number> = {};
     private readonly server = new grpc.Server();
     private readonly qualifiedTypes = new Map<string, string>();
     private rootUrn = "";
@@ -358,43 +363,49 @@ class EngineStandIn {
     ) {}
 
     public start(): Promise<string> {
-        this.server.addService(resrpc.ResourceMonitorService, {
-            supportsFeature: (
-                _call: Call<resproto.SupportsFeatureRequest>,
-                cb: Callback<resproto.SupportsFeatureResponse>,
-            ) => cb(null, new resproto.SupportsFeatureResponse().setHassupport(true)),
-            registerResource: (
-                call: Call<resproto.RegisterResourceRequest>,
-                cb: Callback<resproto.RegisterResourceResponse>,
-            ) => cb(null, this.registerResource(call.request)),
-            registerResourceOutputs: (_call: unknown, cb: Callback<emptyproto.Empty>) =>
-                cb(null, new emptyproto.Empty()),
-            invoke: (
-                call: Call<resproto.ResourceInvokeRequest>,
-                cb: Callback<provproto.InvokeResponse>,
-            ) => cb(null, this.invoke(call.request)),
-            registerPackage: (_call: unknown, cb: Callback<resproto.RegisterPackageResponse>) =>
-                cb(null, new resproto.RegisterPackageResponse().setRef("bench-package")),
-            signalAndWaitForShutdown: (_call: unknown, cb: Callback<emptyproto.Empty>) =>
-                cb(null, new emptyproto.Empty()),
-        });
-        this.server.addService(engrpc.EngineService, {
-            log: (call: Call<engproto.LogRequest>, cb: Callback<emptyproto.Empty>) => {
-                if (call.request.getSeverity() === engproto.LogSeverity.ERROR) {
-                    this.errors.push(call.request.getMessage());
-                }
-                cb(null, new emptyproto.Empty());
-            },
-            getRootResource: (_call: unknown, cb: Callback<engproto.GetRootResourceResponse>) =>
-                cb(null, new engproto.GetRootResourceResponse().setUrn(this.rootUrn)),
-            setRootResource: (
-                call: Call<engproto.SetRootResourceRequest>,
-                cb: Callback<engproto.SetRootResourceResponse>,
-            ) => {
-                this.rootUrn = call.request.getUrn();
-                cb(null, new engproto.SetRootResourceResponse());
-            },
-        });
+        this.server.addService(
+            resrpc.ResourceMonitorService,
+            this.counted("ResourceMonitor", {
+                supportsFeature: (
+                    _call: Call<resproto.SupportsFeatureRequest>,
+                    cb: Callback<resproto.SupportsFeatureResponse>,
+                ) => cb(null, new resproto.SupportsFeatureResponse().setHassupport(true)),
+                registerResource: (
+                    call: Call<resproto.RegisterResourceRequest>,
+                    cb: Callback<resproto.RegisterResourceResponse>,
+                ) => cb(null, this.registerResource(call.request)),
+                registerResourceOutputs: (_call: unknown, cb: Callback<emptyproto.Empty>) =>
+                    cb(null, new emptyproto.Empty()),
+                invoke: (
+                    call: Call<resproto.ResourceInvokeRequest>,
+                    cb: Callback<provproto.InvokeResponse>,
+                ) => cb(null, this.invoke(call.request)),
+                registerPackage: (_call: unknown, cb: Callback<resproto.RegisterPackageResponse>) =>
+                    cb(null, new resproto.RegisterPackageResponse().setRef("bench-package")),
+                signalAndWaitForShutdown: (_call: unknown, cb: Callback<emptyproto.Empty>) =>
+                    cb(null, new emptyproto.Empty()),
+            }),
+        );
+        this.server.addService(
+            engrpc.EngineService,
+            this.counted("Engine", {
+                log: (call: Call<engproto.LogRequest>, cb: Callback<emptyproto.Empty>) => {
+                    if (call.request.getSeverity() === engproto.LogSeverity.ERROR) {
+                        this.errors.push(call.request.getMessage());
+                    }
+                    cb(null, new emptyproto.Empty());
+                },
+                getRootResource: (_call: unknown, cb: Callback<engproto.GetRootResourceResponse>) =>
+                    cb(null, new engproto.GetRootResourceResponse().setUrn(this.rootUrn)),
+                setRootResource: (
+                    call: Call<engproto.SetRootResourceRequest>,
+                    cb: Callback<engproto.SetRootResourceResponse>,
+                ) => {
+                    this.rootUrn = call.request.getUrn();
+                    cb(null, new engproto.SetRootResourceResponse());
+                },
+            }),
+        );
         return new Promise((resolve, reject) => {
             this.server.bindAsync(
                 "127.0.0.1:0",
@@ -402,6 +413,23 @@ class EngineStandIn {
                 (err, port) => (err ? reject(err) : resolve(`127.0.0.1:${port}`)),
             );
         });
+    }
+
+    /** The handlers, each counting its calls. */
+    private counted<T extends Record<string, (call: never, cb: never) => void>>(
+        service: string,
+        handlers: T,
+    ): T {
+        return Object.fromEntries(
+            Object.entries(handlers).map(([name, handle]) => [
+                name,
+                (call: never, cb: never) => {
+                    const key = `${service}/${name}`;
+                    this.calls[key] = (this.calls[key] ?? 0) + 1;
+                    handle(call, cb);
+                },
+            ]),
+        ) as T;
     }
 
     public stop(): Promise<void> {

@@ -194,7 +194,15 @@ export class PostgresDatabase extends pulumi.ComponentResource {
                         containerSpec: {
                             image: this.imageRef,
                             env: Object.fromEntries(env),
-                            mounts: [{ type: "volume", source: args.volumeName, target: PGDATA }],
+                            mounts: [
+                                {
+                                    type: "volume",
+                                    source: args.volumeName,
+                                    target: PGDATA,
+                                    // Found by `msa.stack` like every other resource of the stack.
+                                    volumeOptions: { labels: labels },
+                                },
+                            ],
                             healthcheck,
                             labels: containerLabels,
                         },
@@ -207,7 +215,13 @@ export class PostgresDatabase extends pulumi.ComponentResource {
                     },
                     mode: { replicated: { replicas: 1 } },
                     // Never two at once: the old task stops before the new one starts.
-                    updateConfig: { parallelism: 1, order: "stop-first", failureAction: "pause" },
+                    updateConfig: {
+                        parallelism: 1,
+                        order: "stop-first",
+                        failureAction: "rollback",
+                    },
+                    rollbackConfig: { parallelism: 1, order: "stop-first" },
+                    convergeConfig: { delay: "2s", timeout: "5m" },
                     endpointSpec: { mode: "dnsrr" },
                 },
                 { parent: this, protect },

@@ -58,7 +58,9 @@ export class SwarmService extends pulumi.ComponentResource {
                     containerSpec: {
                         image: imageRef,
                         env: Object.fromEntries([...plain, ...secret]),
-                        commands: args.command,
+                        // `args` replaces the image's CMD, as `command` does for a container;
+                        // `commands` would replace its entrypoint.
+                        args: args.command,
                         healthcheck: hc && {
                             tests: hc.test,
                             interval: hc.interval,
@@ -94,6 +96,8 @@ export class SwarmService extends pulumi.ComponentResource {
                     })),
                 },
                 labels: toLabels(withRelease(args.labels, "start-first (swarm rolling update)")),
+                // Wait until swarm has converged (or rolled back), so a failed release fails `pulumi up`.
+                convergeConfig: { delay: "2s", timeout: "5m" },
             },
             { parent: this, dependsOn: args.database.readyAfter },
         );

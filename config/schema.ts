@@ -20,6 +20,8 @@ export const LIMITS = {
     stackFileBytes: 1024 * 1024,
     /** One env value (or command argument). */
     valueBytes: 32 * 1024,
+    /** Pulumi passes all config in one env variable, which Linux caps at 128 KiB (MAX_ARG_STRLEN). */
+    configBytes: 128 * 1024,
     services: 1000,
     /** The longest duration a healthcheck setting may have. */
     durationSeconds: 3600,

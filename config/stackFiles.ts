@@ -106,7 +106,14 @@ export function readStackFile(
     if (!isRecord(config)) {
         throw new StackFileError(`${shown(file)}: config must be a map of key: value`);
     }
-    return flattenStackConfig(stack, { ...projectDefaults(root), ...config }, secrets);
+    const flat = flattenStackConfig(stack, { ...projectDefaults(root), ...config }, secrets);
+    const size = Buffer.byteLength(JSON.stringify(flat.values));
+    if (size >= LIMITS.configBytes) {
+        throw new StackFileError(
+            `the config of stack ${stack} is ${size} bytes as Pulumi passes it (PULUMI_CONFIG); Linux refuses one of ${LIMITS.configBytes} bytes or more, so pulumi could not start the program (pulumi/pulumi#8680): split the stack`,
+        );
+    }
+    return flat;
 }
 
 /**

@@ -63,11 +63,12 @@ export type { OfflineFacts, PolicyArgs } from "./resources";
  * `msa:database.image.tag`), and switching is this one table.
  */
 export const CONFIG_KEYS = {
-    dbImageTag: "msa:dbImageTag",
-    dbBaseImage: "msa:dbBaseImage",
-    dbBindAddress: "msa:dbBindAddress",
-    dbPublicBindOverride: "msa:dbPublicBindOverride",
-    dbMemoryMb: "msa:dbMemoryMb",
+    dbImageTag: "msa:database.image.tag",
+    dbBaseImage: "msa:database.image.base",
+    dbBindAddress: "msa:database.bindAddress",
+    dbPublicBindOverride: "msa:database.publicBindOverride",
+    dbMemoryMb: "msa:database.memoryMb",
+    proxyMemoryMb: "msa:proxy.memoryMb",
     protect: "msa:protect",
     production: "msa:production",
     secretEnv: "msa:secretEnv",
@@ -606,10 +607,11 @@ function envField(
     if (what === undefined) {
         return [];
     }
+    const key = serviceKey(component);
     const fix =
-        component === undefined || component === "database"
+        key === undefined
             ? SECRET_FIX
-            : `pulumi config set --secret --path '${CONFIG_KEYS.secretEnv}.${component}.${name}'`;
+            : `pulumi config set --secret --path '${CONFIG_KEYS.secretEnv}.${key}.${name}'`;
     return [{ path, what, value, fix, password: false }];
 }
 
@@ -739,7 +741,9 @@ const memoryLimits: ResourceValidationPolicy = {
         const key =
             component === "database"
                 ? CONFIG_KEYS.dbMemoryMb
-                : CONFIG_KEYS.service(component ?? "<key>", "memoryMb");
+                : component === "proxy"
+                  ? CONFIG_KEYS.proxyMemoryMb
+                  : CONFIG_KEYS.service(serviceKey(component) ?? "<key>", "memoryMb");
         report(`${show(args)} has no memory limit; set ${key}`);
     }),
 };
@@ -773,6 +777,20 @@ export function resourceValidations(p: Policy): ResourceValidation[] {
 export const levelOf = (p: Policy): EnforcementLevel => p.enforcementLevel ?? "advisory";
 
 // --- helpers ----------------------------------------------------------------------------------
+
+/** Components that are not a service of `msa:services`: they take no `msa:secretEnv`. */
+const NOT_SERVICES = ["database", "proxy", "network"];
+
+/**
+ * The `msa:services` key a component label names: `service:<key>` (the label `index.ts` gives a
+ * service), or a bare key as older stacks labelled it; undefined for the stack's own components.
+ */
+function serviceKey(component: string | undefined): string | undefined {
+    if (component === undefined || NOT_SERVICES.includes(component)) {
+        return undefined;
+    }
+    return component.startsWith("service:") ? component.slice("service:".length) : component;
+}
 
 function containerSpec(props: ServiceProps): ContainerSpecProps | undefined {
     return props.taskSpec?.containerSpec;

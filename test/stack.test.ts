@@ -242,10 +242,11 @@ describe("dev stack (the legacy compose setup)", () => {
                 SERVICE_B: ["http://localhost:8080"],
                 SERVICE_D: ["http://localhost:8888", "http://localhost:8900"],
             },
+            // Written out from the registry stub's answers, not read back from the capture.
             images: {
-                database: byName(dev, "database-container").inputs.image,
-                SERVICE_B: byName(dev, "SERVICE_B-image").inputs.name,
-                SERVICE_D: byName(dev, "SERVICE_D-image").inputs.name,
+                database: `registry.gitlab.com/my-group/msa/db@${digestOf("registry.gitlab.com/my-group/msa/db:dev")}`,
+                SERVICE_B: `registry.gitlab.com/my-group/msa/service-b:latest@${digestOf("registry.gitlab.com/my-group/msa/service-b:latest")}`,
+                SERVICE_D: `registry.gitlab.com/my-group/msa/service-d:latest@${digestOf("registry.gitlab.com/my-group/msa/service-d:latest")}`,
             },
             connectionString: "[secret]",
         });
@@ -881,6 +882,61 @@ describe("staging: the swarm runtime (Pulumi.staging.yaml)", () => {
             ports: [
                 { targetPort: 8080, publishedPort: 8080, protocol: "tcp", publishMode: "ingress" },
             ],
+        });
+    });
+});
+
+describe("every declared input reaches the resource (each would be caught if dropped)", () => {
+    let c: Capture;
+    beforeAll(async () => {
+        const config = stackConfig("dev");
+        delete config["msa:proxy"];
+        const db = config["msa:database"] as Record<string, unknown>;
+        db.memoryMb = 512;
+        db.healthcheck = { interval: "2s", timeout: "1s", retries: 4, startPeriod: "10s" };
+        config["msa:services"] = {
+            orders: {
+                image: "orders",
+                namespace: "other-group",
+                project: "shop",
+                tag: "3.1.4",
+                restart: "on-failure",
+                command: ["serve", "--port", "8080"],
+                memoryMb: 300,
+                ports: [
+                    { container: 5353, host: 15353, bindAddress: "127.0.0.1", protocol: "udp" },
+                ],
+            },
+        };
+        c = await captureStack({ stack: "dev", config, hooks: REGISTRY, preview: false });
+    });
+
+    test("a service's command, restart, memory, udp port and its own namespace/project", () => {
+        const orders = byName(c, "orders-container").inputs;
+        expect(orders).toMatchObject({
+            command: ["serve", "--port", "8080"],
+            restart: "on-failure",
+            memory: 300,
+            ports: [{ internal: 5353, external: 15353, ip: "127.0.0.1", protocol: "udp" }],
+        });
+        const image = byName(c, "orders-image").inputs;
+        expect(image).toEqual({
+            name: `registry.gitlab.com/other-group/shop/orders:3.1.4@${digestOf("registry.gitlab.com/other-group/shop/orders:3.1.4")}`,
+            pullTriggers: [digestOf("registry.gitlab.com/other-group/shop/orders:3.1.4")],
+            keepLocally: true,
+        });
+    });
+
+    test("the DB container's memory, and a wait timeout with its margin", () => {
+        const db = byName(c, "database-container").inputs;
+        expect(db.memory).toBe(512);
+        // 10 s start period + 4 × (2 s + 1 s) = 22 s, and 30 s of margin.
+        expect(db.waitTimeout).toBe(52);
+        expect(db.healthcheck).toMatchObject({
+            interval: "2s",
+            timeout: "1s",
+            retries: 4,
+            startPeriod: "10s",
         });
     });
 });

@@ -122,3 +122,14 @@ describe("secret-ness as the CLI passes it", () => {
         expect(files.missingSecrets).toEqual([]);
     });
 });
+
+test("a stack whose config Pulumi could not pass to the program (PULUMI_CONFIG ≥ 128 KiB) is refused", () => {
+    const services = Array.from(
+        { length: 400 },
+        (_, i) =>
+            `    svc${i}:\n      image: svc${i}\n      tag: 1.0.0\n      env:\n        A: "${"x".repeat(300)}"\n`,
+    ).join("");
+    expect(message(`config:\n  msa:services:\n${services}`)).toMatch(
+        /^the config of stack dev is \d+ bytes as Pulumi passes it \(PULUMI_CONFIG\); Linux refuses one of 131072 bytes or more, so pulumi could not start the program \(pulumi\/pulumi#8680\): split the stack$/,
+    );
+});

@@ -6,49 +6,19 @@
  * fake `npm` stands in for the jobs' `npm ci` (the real one is run by testJob.test.ts).
  */
 import { spawnSync } from "child_process";
-import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import {
-    commitSnapshot,
-    gitlabCiLocal,
-    PipelineEvent,
-    pipelineJobs,
-    requireRsync,
-    ROOT,
-} from "./gitlabCiLocal";
-
-/** What the fake records per call: its arguments and a digest of each stack file it would read. */
-interface PulumiCall {
-    argv: string[];
-    inputs: Record<string, string | null>;
-}
-
-const FAKE_PULUMI = `#!/usr/bin/env node
-// A stand-in for the Pulumi CLI: records the call, and refuses to change stack config.
-const fs = require("fs");
-const crypto = require("crypto");
-const argv = process.argv.slice(2);
-const at = argv.findIndex((a) => a === "--stack" || a === "-s");
-const stack = at >= 0 ? argv[at + 1] : (argv.find((a) => a.startsWith("--stack=")) || "").slice(8);
-const digest = (f) =>
-    fs.existsSync(f) ? crypto.createHash("sha256").update(fs.readFileSync(f)).digest("hex") : null;
-const inputs = Object.fromEntries(
-    ["Pulumi.yaml", "Pulumi." + stack + ".yaml"].map((f) => [f, digest(f)]),
-);
-fs.appendFileSync(process.env.FAKE_PULUMI_LOG, JSON.stringify({ argv, inputs }) + "\\n");
-const sub = argv.indexOf("config");
-if (sub >= 0 && ["set", "set-all", "rm", "rm-all", "cp", "refresh"].includes(argv[sub + 1])) {
-    console.error("fake pulumi: pulumi config " + argv[sub + 1] + " would change the stack's inputs");
-    process.exit(3);
-}
-console.log("fake pulumi " + argv.join(" "));
-`;
-
-const FAKE_NPM = `#!/bin/sh
-echo "fake npm $*"
-`;
+    deployUpArgv,
+    digest,
+    installFakes,
+    PulumiCall,
+    readCalls,
+    runJobWithFakes,
+    stackFiles,
+} from "./fakePulumi";
+import { commitSnapshot, PipelineEvent, pipelineJobs, requireRsync, ROOT } from "./gitlabCiLocal";
 
 const DEFAULT = { CI_DEFAULT_BRANCH: "main" };
 const STACKS: [string, string, string, PipelineEvent, PipelineEvent][] = [
@@ -78,13 +48,11 @@ beforeAll(() => {
     repo = path.join(scratch, "repo");
     bin = path.join(scratch, "bin");
     fs.mkdirSync(repo);
-    fs.mkdirSync(bin);
     for (const file of [".gitlab-ci.yml", ...stackFiles()]) {
         fs.copyFileSync(path.join(ROOT, file), path.join(repo, file));
     }
     commitSnapshot(repo);
-    fs.writeFileSync(path.join(bin, "pulumi"), FAKE_PULUMI, { mode: 0o755 });
-    fs.writeFileSync(path.join(bin, "npm"), FAKE_NPM, { mode: 0o755 });
+    installFakes(bin);
 });
 
 afterAll(() => {
@@ -123,10 +91,7 @@ describe.each(STACKS)("stack %s", (stack, deployJob, driftJob, push, schedule) =
         const drift = runJob(driftJob, schedule);
 
         expect(deploy.calls.map((c) => c.argv)).toEqual([
-            [
-                ...["up", "--stack", stack, "--yes", "--diff", "--policy-pack", "policy"],
-                ...["--non-interactive", "--color", "never"],
-            ],
+            deployUpArgv(stack),
             ["stack", "output", "--stack", stack],
         ]);
         expect(drift.calls.map((c) => c.argv)).toEqual([
@@ -142,55 +107,8 @@ describe.each(STACKS)("stack %s", (stack, deployJob, driftJob, push, schedule) =
     });
 });
 
-/** Runs one job with the shell executor, the fakes first on PATH; returns its pulumi calls. */
+/** Runs one job in its own copy of the commit, the fakes first on PATH; returns its pulumi calls. */
 function runJob(job: string, event: PipelineEvent): { calls: PulumiCall[] } {
-    const log = path.join(scratch, `${job}.log`);
-    const run = gitlabCiLocal(
-        [
-            // Each job in its own copy of the commit, as each pipeline has its own checkout.
-            "--force-shell-executor",
-            "--shell-isolation",
-            "--state-dir",
-            `../state-${job}`,
-            ...Object.entries(event.set).flatMap(([k, v]) => ["--variable", `${k}=${v}`]),
-            // The jobs stop early without a backend; the fake never reads it.
-            "--variable",
-            "PULUMI_BACKEND_URL=file:///nonexistent",
-            job,
-        ],
-        repo,
-        120000,
-        { PATH: `${bin}${path.delimiter}${process.env.PATH ?? ""}`, FAKE_PULUMI_LOG: log },
-    );
-    const output = run.stdout + run.stderr;
-    // On failure the log's tail shows up in the diff.
-    expect({
-        job,
-        status: run.status,
-        result: new RegExp(`^\\s*(PASS|FAIL)\\s+${job}\\s*$`, "m").exec(output)?.[0].trim(),
-        log: run.status === 0 ? undefined : output.slice(-3000),
-    }).toEqual({ job, status: 0, result: `PASS  ${job}`, log: undefined });
-    return { calls: readCalls(log) };
-}
-
-function readCalls(log: string): PulumiCall[] {
-    if (!fs.existsSync(log)) {
-        return [];
-    }
-    return fs
-        .readFileSync(log, "utf8")
-        .split("\n")
-        .filter((line) => line !== "")
-        .map((line) => JSON.parse(line) as PulumiCall);
-}
-
-/** The project file and every stack file, as committed. */
-function stackFiles(): string[] {
-    return fs.readdirSync(ROOT).filter((f) => /^Pulumi(\.[\w-]+)?\.yaml$/.test(f));
-}
-
-function digest(file: string): string | null {
-    return fs.existsSync(file)
-        ? createHash("sha256").update(fs.readFileSync(file)).digest("hex")
-        : null;
+    const run = { repo, bin, log: path.join(scratch, `${job}.log`), stateDir: `../state-${job}` };
+    return { calls: runJobWithFakes(job, event, run) };
 }

@@ -244,7 +244,7 @@ describe("no-added-capabilities: services", () => {
 
 describe("db-port-private: the host network", () => {
     const HOST_NET =
-        "runs the database on the host network (networkMode: host), so Postgres listens on the host's interfaces whatever msa:dbBindAddress says; remove it";
+        "runs the database on the host network (networkMode: host), so Postgres listens on the host's interfaces whatever msa:database.bindAddress says; remove it";
     test("a DB container on the host network violates, even with the override label", async () => {
         expect(
             await messages("db-port-private", dbContainer({ networkMode: "host", ports: [] })),
@@ -272,11 +272,11 @@ describe("db-port-private: the host network", () => {
         const onHost = db({});
         (onHost.inputs.taskSpec as Record<string, unknown>).networksAdvanceds = [{ name: "host" }];
         expect(await messages("db-port-private", onHost)).toEqual([
-            'Service "db" runs the database on the host network (the host network in taskSpec.networksAdvanceds), so Postgres listens on the host\'s interfaces whatever msa:dbBindAddress says; remove it',
+            'Service "db" runs the database on the host network (the host network in taskSpec.networksAdvanceds), so Postgres listens on the host\'s interfaces whatever msa:database.bindAddress says; remove it',
         ]);
         const published = { endpointSpec: { ports: [{ targetPort: 5432, publishedPort: 5432 }] } };
         expect(await messages("db-port-private", db(published))).toEqual([
-            'Service "db" publishes the database port 5432 through the swarm on every interface of every node; remove endpointSpec.ports (or set msa:dbPublicBindOverride: true on purpose)',
+            'Service "db" publishes the database port 5432 through the swarm on every interface of every node; remove endpointSpec.ports (or set msa:database.publicBindOverride: true on purpose)',
         ]);
         expect(
             await messages("db-port-private", db(published, { "msa.db-public-override": "true" })),

@@ -138,10 +138,10 @@ describe("prod-images-pinned", () => {
     });
     test("a built Image tagged latest or untagged violates in production; a commit tag passes", async () => {
         expect(await messages("prod-images-pinned", built(`${repo}:latest`))).toEqual([
-            `Image "database-image" builds ${repo}:latest, whose tag latest moves in prod; set msa:dbImageTag to a release or commit tag`,
+            `Image "database-image" builds ${repo}:latest, whose tag latest moves in prod; set msa:database.image.tag to a release or commit tag`,
         ]);
         expect(await messages("prod-images-pinned", built(repo))).toEqual([
-            `Image "database-image" builds ${repo}, which has no tag (so latest) in prod; set msa:dbImageTag to a release or commit tag`,
+            `Image "database-image" builds ${repo}, which has no tag (so latest) in prod; set msa:database.image.tag to a release or commit tag`,
         ]);
         expect(await messages("prod-images-pinned", built(`${repo}:4f2a9c1`))).toEqual([]);
     });
@@ -164,12 +164,12 @@ describe("db-port-private", () => {
     ];
     test.each(["0.0.0.0", "8.8.8.8", "172.32.0.1", "192.169.0.1"])("%s violates", async (ip) => {
         expect(await messages("db-port-private", dbContainer({ ports: published(ip) }))).toEqual([
-            `Container "database-container" publishes the database port 15432 on ${ip}, reachable from outside the host; set msa:dbBindAddress to 127.0.0.1 or a private address (or set msa:dbPublicBindOverride: true on purpose)`,
+            `Container "database-container" publishes the database port 15432 on ${ip}, reachable from outside the host; set msa:database.bindAddress to 127.0.0.1 or a private address (or set msa:database.publicBindOverride: true on purpose)`,
         ]);
     });
     test("no address means every interface, and violates", async () => {
         expect(await messages("db-port-private", dbContainer({ ports: published() }))).toEqual([
-            'Container "database-container" publishes the database port 15432 on 0.0.0.0, reachable from outside the host; set msa:dbBindAddress to 127.0.0.1 or a private address (or set msa:dbPublicBindOverride: true on purpose)',
+            'Container "database-container" publishes the database port 15432 on 0.0.0.0, reachable from outside the host; set msa:database.bindAddress to 127.0.0.1 or a private address (or set msa:database.publicBindOverride: true on purpose)',
         ]);
     });
     test.each([
@@ -365,7 +365,17 @@ describe("memory-limits (advisory)", () => {
             'Container "orders-container" has no memory limit; set msa:services.orders.memoryMb',
         ]);
         expect(await messages("memory-limits", dbContainer({ memory: undefined }))).toEqual([
-            'Container "database-container" has no memory limit; set msa:dbMemoryMb',
+            'Container "database-container" has no memory limit; set msa:database.memoryMb',
+        ]);
+    });
+    test("the key follows the component label: service:<key>, the proxy", async () => {
+        const svc = container("orders-container", { memory: undefined }, "service:orders");
+        expect(await messages("memory-limits", svc)).toEqual([
+            'Container "orders-container" has no memory limit; set msa:services.orders.memoryMb',
+        ]);
+        const proxy = container("proxy-container", { memory: undefined }, "proxy");
+        expect(await messages("memory-limits", proxy)).toEqual([
+            'Container "proxy-container" has no memory limit; set msa:proxy.memoryMb',
         ]);
     });
     test("a container with a limit passes", async () => {

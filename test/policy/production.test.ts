@@ -160,10 +160,10 @@ describe("prod-images-pinned: the DB base image", () => {
         });
     test("a base image without a digest violates", async () => {
         expect(await messages("prod-images-pinned", built("postgres:14"))).toEqual([
-            'Image "database-image" builds on postgres:14 (build arg BASE_IMAGE) without a digest in prod, so a rebuild may start from another base; set msa:dbBaseImage to <image>:<tag>@sha256:<digest>',
+            'Image "database-image" builds on postgres:14 (build arg BASE_IMAGE) without a digest in prod, so a rebuild may start from another base; set msa:database.image.base to <image>:<tag>@sha256:<digest>',
         ]);
         expect(await messages("prod-images-pinned", built("postgres:14.10.2"))).toEqual([
-            'Image "database-image" builds on postgres:14.10.2 (build arg BASE_IMAGE) without a digest in prod, so a rebuild may start from another base; set msa:dbBaseImage to <image>:<tag>@sha256:<digest>',
+            'Image "database-image" builds on postgres:14.10.2 (build arg BASE_IMAGE) without a digest in prod, so a rebuild may start from another base; set msa:database.image.base to <image>:<tag>@sha256:<digest>',
         ]);
     });
     test("an invalid base image violates", async () => {

@@ -24,6 +24,12 @@ describe("container env", () => {
             expect(await messages(POLICY, c)).toHaveLength(1);
         },
     );
+    test("a service labelled service:<key> gets the same fix", async () => {
+        const c = container("orders-container", { envs: ["API_TOKEN=t0k3n"] }, "service:orders");
+        expect(await messages(POLICY, c)).toEqual([
+            `Container "orders-container" gets the secret-looking env API_TOKEN (envs[0]) as plain text; pass it as a secret (pulumi config set --secret --path 'msa:secretEnv.orders.API_TOKEN')`,
+        ]);
+    });
     test("a credential in a plainly named value violates", async () => {
         const c = container("orders-container", {
             envs: ["DATABASE_URL=postgres://app:pw@db/app", "UPSTREAM=Bearer abcdef0123456789"],

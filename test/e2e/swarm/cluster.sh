@@ -8,21 +8,26 @@
 #
 #   bash test/e2e/swarm/cluster.sh up      # prints SWARM_* lines for the caller to export
 #   bash test/e2e/swarm/cluster.sh down    # removes the nodes, network, registry; keeps caches
-#   bash test/e2e/swarm/cluster.sh purge   # down, and drops the nodes' image caches too
+#   bash test/e2e/swarm/cluster.sh purge   # down, and drops the caches too
 #   . test/e2e/swarm/cluster.sh            # sourced: swarm_up / swarm_down, SWARM_* exported
 #
 # `up` needs SWARM_NODE_IMAGE (docker/e2e/build-images.sh prints it as E2E_SWARM_NODE_IMAGE).
 #
 # Each node's /var/lib/docker is a named volume that `down` keeps (`purge` removes it): image
-# layers the nodes pulled stay, so a warm run pulls nothing. The node's entrypoint drops the old
-# swarm state and `up` removes the previous run's containers, networks and volumes, so each run
-# starts a fresh swarm on the same images.
+# layers the nodes pulled stay, so a warm run pulls nothing. On `up` the node's entrypoint drops
+# the old swarm state and `up` removes the previous run's containers, networks and volumes, so
+# each run starts a fresh swarm on the same images; a node stopped and started again (`docker
+# start`) keeps its state and rejoins. The registry's storage is kept too ($SWARM_CACHE), with a
+# new password each run, so a warm run publishes without uploading a layer.
 #
 # No port is published on the host: the nodes' sockets are files under $SWARM_STATE, and the
 # stack's host-mode ports are reached on the nodes' own addresses on the bridge.
 
 SWARM_PREFIX=${SWARM_PREFIX:-msa-e2e-swarm}
 SWARM_STATE=${SWARM_STATE:-/run/$SWARM_PREFIX}
+# Kept between runs (`purge` removes it): the registry's storage.
+SWARM_CACHE=${SWARM_CACHE:-/var/cache/$SWARM_PREFIX}
+SWARM_SUBNET=${SWARM_SUBNET:-198.18.250.0/24}
 SWARM_NODE_COUNT=3
 
 swarm_log() { echo "swarm cluster: $*" >&2; }
@@ -51,9 +56,15 @@ swarm_wait() { # what tries command…: runs the command every 0.25 s until it s
 
 swarm_start_network() {
     if ! docker network inspect "$SWARM_PREFIX" >/dev/null 2>&1; then
-        # The engine picks a free subnet; the nodes' swarm uses 10.0.0.0/8 (its default pool)
-        # for overlays, which the host's bridges never take.
-        docker network create --driver bridge --label msa.e2e=swarm "$SWARM_PREFIX" >/dev/null
+        # A fixed subnet, so the registry (the gateway) has the same address on every run: the
+        # nodes' engines remember which layers they pulled from which registry, and a warm run
+        # then pushes the DB image by mounting its base layers instead of uploading them. It is
+        # outside Docker's default pools and swarm's overlay pool (10.0.0.0/8); if something
+        # holds it already, the engine picks a free subnet (and warm runs push more).
+        local base=${SWARM_SUBNET%/*}
+        docker network create --driver bridge --label msa.e2e=swarm --subnet "$SWARM_SUBNET" \
+            --gateway "${base%.*}.$((${base##*.} + 1))" "$SWARM_PREFIX" >/dev/null 2>&1 ||
+            docker network create --driver bridge --label msa.e2e=swarm "$SWARM_PREFIX" >/dev/null
     fi
     SWARM_GATEWAY=$(docker network inspect "$SWARM_PREFIX" \
         -f '{{range .IPAM.Config}}{{if .Gateway}}{{.Gateway}}{{end}}{{end}}')
@@ -67,7 +78,7 @@ swarm_start_network() {
 # registry.gitlab.com (msa:registry.server takes a host only). The nodes' engines are told to use
 # it over plain HTTP; the host's engine never talks to it.
 swarm_start_registry() {
-    mkdir -p "$SWARM_STATE/registry"
+    mkdir -p "$SWARM_STATE/registry" "$SWARM_CACHE/registry"
     export SWARM_REGISTRY="$SWARM_GATEWAY"
     export SWARM_REGISTRY_USER=swarm-deployer
     SWARM_REGISTRY_PASSWORD=$(head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')
@@ -80,7 +91,7 @@ log:
   level: warn
 storage:
   filesystem:
-    rootdirectory: $SWARM_STATE/registry/data
+    rootdirectory: $SWARM_CACHE/registry
   delete:
     enabled: true
 http:
@@ -107,6 +118,8 @@ swarm_start_node() {
     name=$(swarm_node_name "$n")
     mkdir -p "$SWARM_STATE/$name"
     rm -f "$SWARM_STATE/$name/docker.sock"
+    # Tells the entrypoint to drop the swarm state a kept image cache may hold.
+    touch "$SWARM_STATE/$name/fresh"
     # What the machine allows instead of --privileged (which fails here); the host's cgroup tree
     # is shared read-write so the node's dockerd can create its containers' cgroups.
     docker run -d --name "$name" --hostname "$name" --network "$SWARM_PREFIX" \
@@ -163,7 +176,7 @@ swarm_up() {
     swarm_docker 1 node update --label-add msa.db=true "$(swarm_node_name 1)" >/dev/null
     swarm_wait "all $SWARM_NODE_COUNT nodes ready" 120 swarm_all_ready
     export SWARM_MANAGER_SOCKET="$SWARM_STATE/$(swarm_node_name 1)/docker.sock"
-    export SWARM_NODES SWARM_NODE_ADDRESSES SWARM_STATE SWARM_PREFIX
+    export SWARM_NODES SWARM_NODE_ADDRESSES SWARM_STATE SWARM_CACHE SWARM_PREFIX
     SWARM_NODES=$(for n in $(seq 1 "$SWARM_NODE_COUNT"); do swarm_node_name "$n"; done | xargs)
     SWARM_NODE_ADDRESSES=$(for n in $(seq 1 "$SWARM_NODE_COUNT"); do swarm_node_ip "$n"; done | xargs)
     swarm_log "$SWARM_NODE_COUNT nodes up in $(($(date +%s) - started)) s: $SWARM_NODES ($SWARM_NODE_ADDRESSES), registry $SWARM_REGISTRY"
@@ -201,13 +214,14 @@ swarm_down() {
     rm -rf "$SWARM_STATE"
 }
 
-# `down`, and the nodes' image caches.
+# `down`, and the caches: the nodes' images and the registry's storage.
 swarm_purge() {
     local n
     swarm_down
     for n in $(seq 1 "$SWARM_NODE_COUNT"); do
         docker volume rm "$(swarm_node_name "$n")" >/dev/null 2>&1 || true
     done
+    rm -rf "$SWARM_CACHE"
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
@@ -216,7 +230,8 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
         up)
             swarm_up
             for var in SWARM_MANAGER_SOCKET SWARM_NODES SWARM_NODE_ADDRESSES SWARM_STATE \
-                SWARM_PREFIX SWARM_REGISTRY SWARM_REGISTRY_USER SWARM_REGISTRY_PASSWORD; do
+                SWARM_CACHE SWARM_PREFIX SWARM_REGISTRY SWARM_REGISTRY_USER \
+                SWARM_REGISTRY_PASSWORD; do
                 echo "$var=${!var}"
             done
             ;;
