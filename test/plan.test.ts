@@ -274,7 +274,8 @@ describe("exit codes", () => {
 });
 
 describe("usage errors: exit 2, the message and the usage on stderr, nothing captured", () => {
-    const USAGE = "usage: npm run plan -- --stack <name> [--json] [--strict] [--policy]\n";
+    const USAGE =
+        "usage: npm run plan -- --stack <name> [--json] [--strict] [--policy] [--base <plan.json>]\n";
     test.each([
         [
             "--stack twice",
