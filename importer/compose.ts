@@ -72,29 +72,28 @@ export class Infos {
     readonly services = new Map<string, Map<string, NodeInfo>>();
 
     get(p: Path): NodeInfo | undefined {
-        const svc = serviceOf(p);
-        return svc === undefined
-            ? this.top.get(pathText(p))
-            : this.services.get(svc)?.get(pathText(p.slice(2)));
+        const [map, key] = this.slot(p);
+        return map?.get(key);
     }
 
-    set(p: Path, info: NodeInfo): void {
+    /** The map a path's info lives in, and its key there. */
+    private slot(p: Path): [Map<string, NodeInfo> | undefined, string] {
         const svc = serviceOf(p);
-        if (svc === undefined) {
-            this.top.set(pathText(p), info);
-            return;
-        }
-        let map = this.services.get(svc);
-        if (map === undefined) {
-            map = new Map();
-            this.services.set(svc, map);
-        }
-        map.set(pathText(p.slice(2)), info);
+        return svc === undefined
+            ? [this.top, pathText(p)]
+            : [this.services.get(svc), pathText(p.slice(2))];
     }
 }
 
 function serviceOf(p: Path): string | undefined {
     return p[0] === "services" && typeof p[1] === "string" ? p[1] : undefined;
+}
+
+/** Where a node is: its path, and the info map and key it is noted under. */
+interface Loc {
+    p: Path;
+    map: Map<string, NodeInfo>;
+    key: string;
 }
 
 /** One compose file parsed and interpolated, before `extends`. */
@@ -150,7 +149,9 @@ export function parseComposeFile(
 ): ParsedCompose {
     const text = readText(file, what === "compose file" ? file : label, what);
     const lineCounter = new LineCounter();
-    const doc = parseDocument(text, { lineCounter });
+    // Duplicate keys are found by the walk below, by a lookup per key: yaml's own check compares
+    // every key of a map with every other, which a 2,000-service map makes slow.
+    const doc = parseDocument(text, { lineCounter, uniqueKeys: false });
     const [first] = doc.errors;
     if (first !== undefined) {
         throw new ImportError(`${label} is not valid YAML: ${firstLine(first.message)}`);
@@ -162,46 +163,71 @@ export function parseComposeFile(
      * Keys a map sets itself, while its `<<` merges are walked: what a merge brings for them is
      * not what compose uses, so it must not be where their lines and raw texts come from.
      */
-    const shadowed: string[] = [];
-    const isShadowed = (p: Path) => {
-        const text = pathText(p);
-        return shadowed.some(
-            (s) => text === s || text.startsWith(`${s}.`) || text.startsWith(`${s}[`),
+    const shadowed: Loc[] = [];
+    const isShadowed = (loc: Loc) =>
+        shadowed.some(
+            (s) =>
+                s.map === loc.map &&
+                (loc.key === s.key ||
+                    loc.key.startsWith(`${s.key}.`) ||
+                    loc.key.startsWith(`${s.key}[`)),
         );
-    };
-    const note = (p: Path, extra: Omit<NodeInfo, "file">) => {
-        if (shadowed.length > 0 && isShadowed(p)) {
+    const note = (loc: Loc, extra: Omit<NodeInfo, "file">, replace = false) => {
+        if (shadowed.length > 0 && isShadowed(loc)) {
             return;
         }
-        const prev = infos.get(p);
-        infos.set(p, { file: label, ...prev, ...extra, line: prev?.line ?? extra.line });
+        const prev = loc.map.get(loc.key);
+        if (prev === undefined || replace) {
+            loc.map.set(loc.key, { file: label, ...extra });
+        } else {
+            Object.assign(prev, extra, { line: prev.line ?? extra.line });
+        }
+    };
+    /** Where a child's info goes: each service has a map of its own, keyed below the service. */
+    const child = (loc: Loc, seg: string | number): Loc => {
+        const p = [...loc.p, seg];
+        if (loc.p.length === 1 && loc.p[0] === "services" && typeof seg === "string") {
+            let map = infos.services.get(seg);
+            if (map === undefined) {
+                map = new Map();
+                infos.services.set(seg, map);
+            }
+            return { p, map, key: "" };
+        }
+        const key =
+            typeof seg === "number"
+                ? `${loc.key}[${seg}]`
+                : loc.key === ""
+                  ? seg
+                  : `${loc.key}.${seg}`;
+        return { p, map: loc.map, key };
     };
 
-    const walk = (node: unknown, p: Path): unknown => {
+    const walk = (node: unknown, loc: Loc): unknown => {
         if (isAlias(node)) {
-            return walk(node.resolve(doc as Document), p);
+            return walk(node.resolve(doc as Document), loc);
         }
         if (node !== null && typeof node === "object" && "range" in node) {
             const line = lineAt(node as YamlNode);
             if (line !== undefined) {
-                note(p, { line });
+                note(loc, { line });
             }
         }
         if (isMap(node)) {
-            return walkMap(node, p);
+            return walkMap(node, loc);
         }
         if (isSeq(node)) {
-            return node.items.map((item, i) => walk(item, [...p, i]));
+            return node.items.map((item, i) => walk(item, child(loc, i)));
         }
         if (isScalar(node)) {
             if (node.type === "PLAIN" && node.tag === undefined && node.source !== undefined) {
-                note(p, { plain: node.source });
+                note(loc, { plain: node.source });
             }
             if (typeof node.value !== "string") {
                 return node.value;
             }
-            note(p, { raw: node.value });
-            if (!INTERPOLATED.has(String(p[0]))) {
+            note(loc, { raw: node.value });
+            if (!INTERPOLATED.has(String(loc.p[0]))) {
                 return node.value;
             }
             try {
@@ -211,16 +237,23 @@ export function parseComposeFile(
                     throw e;
                 }
                 throw new ImportError(
-                    interpolationMessage(e, `${label}:${infos.get(p)?.line ?? "?"}`, p, node.value, envLabel),
+                    interpolationMessage(
+                        e,
+                        `${label}:${loc.map.get(loc.key)?.line ?? "?"}`,
+                        loc.p,
+                        node.value,
+                        envLabel,
+                    ),
                 );
             }
         }
         return node ?? null;
     };
 
-    const walkMap = (map: YAMLMap, p: Path): Record<string, unknown> => {
+    const walkMap = (map: YAMLMap, loc: Loc): Record<string, unknown> => {
         const out: Record<string, unknown> = {};
         const merges: unknown[] = [];
+        const own: Loc[] = [];
         for (const pair of map.items) {
             const k = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
             if (k === "<<") {
@@ -228,18 +261,24 @@ export function parseComposeFile(
                 continue;
             }
             const keyLine = isScalar(pair.key) ? lineAt(pair.key) : undefined;
-            if (keyLine !== undefined && !(shadowed.length > 0 && isShadowed([...p, k]))) {
-                infos.set([...p, k], { file: label, line: keyLine });
+            const at = child(loc, k);
+            if (Object.prototype.hasOwnProperty.call(out, k)) {
+                throw new ImportError(
+                    `${label}:${keyLine ?? "?"}: ${pathText(at.p)} is set twice in one map (compose refuses that)`,
+                );
             }
-            out[k] = walk(pair.value, [...p, k]);
+            if (keyLine !== undefined) {
+                note(at, { line: keyLine }, true);
+            }
+            out[k] = walk(pair.value, at);
+            own.push(at);
         }
         // `<<: *base` fills in what the map does not set itself.
-        const own = Object.keys(out).map((k) => pathText([...p, k]));
         shadowed.push(...own);
         for (const m of merges) {
             const sources = isSeq(m) ? m.items : [m];
             for (const s of sources) {
-                const merged = walk(s, p);
+                const merged = walk(s, loc);
                 if (merged !== null && typeof merged === "object" && !Array.isArray(merged)) {
                     for (const [k, v] of Object.entries(merged)) {
                         if (!(k in out)) {
@@ -253,7 +292,7 @@ export function parseComposeFile(
         return out;
     };
 
-    const data = walk(doc.contents, []);
+    const data = walk(doc.contents, { p: [], map: infos.top, key: "" });
     if (data === null || typeof data !== "object" || Array.isArray(data)) {
         throw new ImportError(`${label} must be a YAML map with a services: key`);
     }

@@ -159,10 +159,7 @@ export function dotenvReferences(value: string): DotenvReference[] {
  * python-dotenv's substitution, from the entries above only (the shell is never read): a name the
  * file sets (even without a value) gives its value, else the default, else "".
  */
-export function substituteDotenv(
-    value: string,
-    known: ReadonlyMap<string, string | null>,
-): string {
+export function substituteDotenv(value: string, known: ReadonlyMap<string, string | null>): string {
     return value.replace(POSIX_VARIABLE, (_, name: string, fallback: string | undefined) =>
         known.has(name) ? (known.get(name) ?? "") : (fallback ?? ""),
     );

@@ -82,8 +82,7 @@ export function envFileFromText(text: string, label: string): EnvFile {
         }
         const value = substituteDotenv(b.value, known);
         const fromSecrets = refs.map((r) => r.name).filter((n) => secret.has(n));
-        const isSecret =
-            looksSecret(b.name) || carriesCredentials(value) || fromSecrets.length > 0;
+        const isSecret = looksSecret(b.name) || carriesCredentials(value) || fromSecrets.length > 0;
         if (isSecret) {
             secret.add(b.name);
         } else {

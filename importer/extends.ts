@@ -258,7 +258,9 @@ function mergeList(
             }
         });
     }
-    items.forEach(({ from, index }, i) => copyInfos(from.infos, `${key}[${index}]`, infos, `${key}[${i}]`));
+    items.forEach(({ from, index }, i) =>
+        copyInfos(from.infos, `${key}[${index}]`, infos, `${key}[${i}]`),
+    );
     const line = own.infos.get(key) ?? base.infos.get(key);
     if (line !== undefined) {
         infos.set(key, line);
@@ -306,11 +308,7 @@ function portKey(v: unknown): string {
 /** Copies the infos at `fromPrefix` (and below it) to `toPrefix` (and below it). */
 function copyInfos(from: InfoMap, fromPrefix: string, to: InfoMap, toPrefix: string): void {
     for (const [k, v] of from) {
-        if (
-            k === fromPrefix ||
-            k.startsWith(`${fromPrefix}.`) ||
-            k.startsWith(`${fromPrefix}[`)
-        ) {
+        if (k === fromPrefix || k.startsWith(`${fromPrefix}.`) || k.startsWith(`${fromPrefix}[`)) {
             to.set(toPrefix + k.slice(fromPrefix.length), v);
         }
     }

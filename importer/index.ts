@@ -109,7 +109,7 @@ export function planImport(opts: ImportOptions): ImportPlan {
         readEnv: (file) => {
             const env = readEnvFile(
                 path.resolve(composeDir, file),
-                file,
+                path.normalize(file),
                 "env_file",
                 compose.label,
             );

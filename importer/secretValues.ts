@@ -5,9 +5,11 @@
  * becomes a secret, a command holding one is not imported, and no output line shows one.
  *
  * Lookups are linear in the text: values of at least `MIN_CONTAINED` characters are indexed by
- * their first characters, so checking every env value of a large compose file against every
- * secret never compares all pairs. Shorter values are matched only whole: a 3-letter password
- * inside a word is noise, and redacting it would make every line unreadable.
+ * their first characters, each with the lengths of the values that start so, and a position is
+ * checked by one map lookup per length; so checking every env value of a large compose file
+ * against every secret never compares all pairs, even when thousands of tokens share a prefix.
+ * Shorter values are matched only whole: a 3-letter password inside a word is noise, and
+ * redacting it would make every line unreadable.
  */
 
 /** Values shorter than this are matched only whole (equality), never inside other text. */
@@ -22,7 +24,8 @@ const KEYWORD_PASSWORD = /(?:^|[?&;\s-])(?:password|passwd|pwd)=([^\s&;]+)/gi;
 export class SecretValues {
     /** Value → what it is, for messages that name it (`POSTGRES_PASSWORD, .env:3`). */
     private readonly whats = new Map<string, string>();
-    private readonly byPrefix = new Map<string, string[]>();
+    /** First characters → the lengths (longest first) of the values that start with them. */
+    private readonly byPrefix = new Map<string, number[]>();
     /** Values that are also plain config the stack needs (a DB user equal to the password). */
     private readonly exempt = new Set<string>();
 
@@ -54,12 +57,18 @@ export class SecretValues {
 
     /** The first secret the text equals or holds, as what it is; undefined when none. */
     find(text: string): string | undefined {
+        return this.match(text)?.what;
+    }
+
+    /** The first secret the text equals or holds: the value and what it is. */
+    match(text: string): { value: string; what: string } | undefined {
         const whole = this.whats.get(text);
         if (whole !== undefined && !this.exempt.has(text)) {
-            return whole;
+            return { value: text, what: whole };
         }
         const hit = this.firstAt(text, 0);
-        return hit === undefined ? undefined : this.whats.get(hit.value);
+        const what = hit === undefined ? undefined : this.whats.get(hit.value);
+        return hit === undefined || what === undefined ? undefined : { value: hit.value, what };
     }
 
     /** The text with every secret it holds replaced by `[secret]`. */
@@ -95,13 +104,13 @@ export class SecretValues {
         this.whats.set(value, what);
         if (value.length >= MIN_CONTAINED) {
             const key = value.slice(0, PREFIX);
-            const list = this.byPrefix.get(key);
-            if (list === undefined) {
-                this.byPrefix.set(key, [value]);
-            } else {
-                list.push(value);
+            const lengths = this.byPrefix.get(key);
+            if (lengths === undefined) {
+                this.byPrefix.set(key, [value.length]);
+            } else if (!lengths.includes(value.length)) {
+                lengths.push(value.length);
                 // Longest first, so the longest secret at a position is the one found.
-                list.sort((a, b) => b.length - a.length);
+                lengths.sort((a, b) => b - a);
             }
         }
     }
@@ -111,12 +120,13 @@ export class SecretValues {
             return undefined;
         }
         for (let i = start; i + PREFIX <= text.length; i++) {
-            const list = this.byPrefix.get(text.slice(i, i + PREFIX));
-            if (list === undefined) {
+            const lengths = this.byPrefix.get(text.slice(i, i + PREFIX));
+            if (lengths === undefined) {
                 continue;
             }
-            for (const value of list) {
-                if (!this.exempt.has(value) && text.startsWith(value, i)) {
+            for (const length of lengths) {
+                const value = text.slice(i, i + length);
+                if (value.length === length && this.whats.has(value) && !this.exempt.has(value)) {
                     return { at: i, value };
                 }
             }

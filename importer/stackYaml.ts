@@ -34,6 +34,7 @@ import { Finding, ImportError } from "./report";
 
 export const OWNED_SERVICE_FIELDS = [
     "image",
+    "build",
     "namespace",
     "project",
     "tag",
@@ -44,6 +45,8 @@ export const OWNED_SERVICE_FIELDS = [
     "restart",
     "command",
     "memoryMb",
+    "healthcheck",
+    "stopGraceSeconds",
 ] as const;
 
 /** The keys each database mode accepts (the schema's own lists). */
@@ -226,7 +229,8 @@ class Merge {
         }
         const modeNode: unknown = node.get("mode", true);
         const old = isScalar(modeNode) ? String(modeNode.value) : "container";
-        if (old === mode) {
+        if (old === mode || node.items.length === 0) {
+            // An empty map is the one the import just created: there was no mode to change.
             return;
         }
         const allowed = DATABASE_KEYS[mode as keyof typeof DATABASE_KEYS];
@@ -242,14 +246,23 @@ class Merge {
     }
 
     services(full: string, services: Record<string, Record<string, unknown>>): void {
+        if (!isMap(this.cfg.get(full))) {
+            setValue(this.doc, this.cfg, full, {});
+        }
+        const map = this.cfg.get(full) as YAMLMap;
+        // By name once: looking each service up in the map would be quadratic in services.
+        const pairs = new Map(map.items.map((p) => [keyText(p.key), p]));
         for (const [name, svc] of Object.entries(services)) {
-            if (!isMap(this.cfg.get(full))) {
-                setValue(this.doc, this.cfg, full, {});
-            }
-            const map = this.cfg.get(full) as YAMLMap;
-            const existing: unknown = map.get(name);
+            const pair = pairs.get(name);
+            const existing: unknown = pair?.value;
             if (!isMap(existing)) {
-                setValue(this.doc, map, name, svc);
+                if (pair === undefined) {
+                    const added = makePair(this.doc, name, svc);
+                    map.items.push(added);
+                    pairs.set(name, added);
+                } else {
+                    pair.value = makeNode(this.doc, svc);
+                }
                 continue;
             }
             this.map(map, name, svc, `services.${name}`, false);

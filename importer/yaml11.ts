@@ -45,9 +45,7 @@ function intText(text: string): string {
     } else if (value.startsWith("0")) {
         n = BigInt(`0o${value.slice(1)}`);
     } else if (value.includes(":")) {
-        n = value
-            .split(":")
-            .reduce((acc, digits) => acc * 60n + BigInt(Number(digits)), 0n);
+        n = value.split(":").reduce((acc, digits) => acc * 60n + BigInt(Number(digits)), 0n);
     } else {
         n = BigInt(value);
     }

@@ -83,11 +83,7 @@ export class MapContext {
                     `${this.at(["services", key])}: service ${key} must be a map of settings`,
                 );
             }
-            if (
-                Array.isArray(svc.profiles) &&
-                svc.profiles.length > 0 &&
-                key !== input.dbService
-            ) {
+            if (Array.isArray(svc.profiles) && svc.profiles.length > 0 && key !== input.dbService) {
                 this.profiled.push(key);
                 continue;
             }

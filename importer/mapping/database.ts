@@ -18,15 +18,13 @@ import { memLimit, SERVICE_KEYS, unknownKeys } from "./services";
 import { dbVolume, pgDataMount, PGDATA } from "./volumes";
 
 /** The compose keys the import reads on the database service. */
-const DB_KEYS = new Set([...SERVICE_KEYS, "healthcheck", "volumes", "build"]);
+const DB_KEYS = new Set(
+    [...SERVICE_KEYS, "healthcheck", "volumes", "build"].filter((k) => k !== "stop_grace_period"),
+);
 
 /** Settings of the DB service that the stack's own DB container makes moot. */
 const DROPPED = [
-    [
-        "depends_on",
-        "unmapped",
-        "the database starts first in the stack; its depends_on is dropped",
-    ],
+    ["depends_on", "unmapped", "the database starts first in the stack; its depends_on is dropped"],
     [
         "command",
         "action",
@@ -101,12 +99,7 @@ export function mapDatabase(ctx: MapContext, key: string): Obj {
     mapDbEnv(ctx, key);
     for (const [setting, kind, why] of DROPPED) {
         if (svc[setting] !== undefined) {
-            ctx.finding(
-                kind,
-                ctx.origin([...base, setting]),
-                `${pathText(base)}.${setting}`,
-                why,
-            );
+            ctx.finding(kind, ctx.origin([...base, setting]), `${pathText(base)}.${setting}`, why);
         }
     }
     const mem = memLimit(ctx, key, svc);

@@ -198,7 +198,10 @@ function mentions(text: string, service: string): boolean {
     for (let i = text.indexOf(service); i >= 0; i = text.indexOf(service, from)) {
         const before = text[i - 1];
         const after = text[i + service.length];
-        if ((before === undefined || !/[A-Za-z0-9_-]/.test(before)) && (after === undefined || !/[A-Za-z0-9_-]/.test(after))) {
+        if (
+            (before === undefined || !/[A-Za-z0-9_-]/.test(before)) &&
+            (after === undefined || !/[A-Za-z0-9_-]/.test(after))
+        ) {
             return true;
         }
         from = i + 1;

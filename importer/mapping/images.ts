@@ -5,6 +5,7 @@
  * overrides where one differs. The stack pulls every image from one registry, so a reference it
  * cannot use gets a placeholder and a finding that says what to set.
  */
+import * as fs from "fs";
 import * as path from "path";
 import { PROJECT } from "../../config/schema";
 import { ImageRef, parseImageRef, RegistryImage, splitRegistryImage } from "../../lib/imageRef";
@@ -198,7 +199,12 @@ export function buildConfig(
 }
 
 /** Build args as text; a secret one is dropped and reported (they are plain config). */
-function buildArgs(ctx: MapContext, key: string, value: unknown, base: Path): Record<string, string> {
+function buildArgs(
+    ctx: MapContext,
+    key: string,
+    value: unknown,
+    base: Path,
+): Record<string, string> {
     const out: Record<string, string> = {};
     const entries: [string, unknown, Path][] = Array.isArray(value)
         ? value.map((item, i) => {
@@ -225,7 +231,11 @@ function buildArgs(ctx: MapContext, key: string, value: unknown, base: Path): Re
             );
             continue;
         }
-        if (looksSecret(name) || carriesCredentials(text) || ctx.secretValues.find(text) !== undefined) {
+        if (
+            looksSecret(name) ||
+            carriesCredentials(text) ||
+            ctx.secretValues.find(text) !== undefined
+        ) {
             ctx.finding(
                 "action",
                 ctx.origin(p),
@@ -249,7 +259,11 @@ function buildArgs(ctx: MapContext, key: string, value: unknown, base: Path): Re
  * - compose's `build:` becomes `msa:database.image.context`.
  * Compose's tag is never carried over: the program tags the image with a hash of the build context.
  */
-export function dbImage(ctx: MapContext, key: string, svc: Obj): { major?: number; majorKnown: boolean } {
+export function dbImage(
+    ctx: MapContext,
+    key: string,
+    svc: Obj,
+): { major?: number; majorKnown: boolean } {
     const at: Path = ["services", key, "image"];
     const origin = ctx.origin(at, ["services", key]);
     let context = "docker/db";
@@ -264,6 +278,7 @@ export function dbImage(ctx: MapContext, key: string, svc: Obj): { major?: numbe
                 `services.${key}.build`,
                 `the stack builds the DB image from ${context} (msa:database.image.context), passing the build args BASE_IMAGE (msa:database.image.base, default postgres:14) and TZ`,
             );
+            dockerfileBase(ctx, key, context);
         }
     }
     if (typeof svc.image !== "string") {
@@ -327,6 +342,59 @@ export function dbImage(ctx: MapContext, key: string, svc: Obj): { major?: numbe
         );
     }
     return { majorKnown: false };
+}
+
+/**
+ * The stack passes `BASE_IMAGE` to the DB image's build, `postgres:14` unless
+ * `msa:database.image.base` says otherwise, which would override the Dockerfile's own default (and
+ * Postgres refuses a data directory from another major): the Dockerfile's default becomes
+ * `msa:database.image.base`.
+ */
+function dockerfileBase(ctx: MapContext, key: string, context: string): void {
+    const origin = ctx.origin(["services", key, "build"]);
+    const file = path.join(ctx.input.projectDir, context, "Dockerfile");
+    let text: string;
+    try {
+        text = fs.readFileSync(file, "utf8");
+    } catch {
+        ctx.finding(
+            "action",
+            origin,
+            `services.${key}.build`,
+            `${context}/Dockerfile cannot be read: the stack builds that file; check msa:database.image.context`,
+        );
+        return;
+    }
+    const from = /^\s*FROM\s+(\S+)/im.exec(text)?.[1] ?? "";
+    const arg = /^\s*ARG\s+BASE_IMAGE(?:=(\S+))?\s*$/im.exec(text);
+    if (!/\$\{?BASE_IMAGE\}?/.test(from)) {
+        ctx.finding(
+            "note",
+            origin,
+            `services.${key}.build`,
+            `${context}/Dockerfile builds FROM ${from || "?"}, not from the BASE_IMAGE build arg: msa:database.image.base does not change it`,
+        );
+        return;
+    }
+    const fallback = arg?.[1];
+    if (fallback === undefined) {
+        ctx.finding(
+            "action",
+            origin,
+            `${PROJECT}:database.image.base`,
+            `${context}/Dockerfile builds FROM the BASE_IMAGE build arg without a default; the stack passes postgres:14 unless msa:database.image.base says otherwise: set it to the Postgres image the data was written with`,
+        );
+        return;
+    }
+    if (ctx.value("database.image.base") === undefined) {
+        ctx.setStack("database.image.base", fallback, origin);
+        ctx.finding(
+            "note",
+            origin,
+            `${PROJECT}:database.image.base`,
+            `set to ${fallback}, the default BASE_IMAGE of ${context}/Dockerfile: the stack passes msa:database.image.base as BASE_IMAGE, so without it the build would take postgres:14 instead`,
+        );
+    }
 }
 
 /** Postgres and the images built on it: official, PostGIS, pgvector, TimescaleDB, Citus, … */

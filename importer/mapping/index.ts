@@ -145,8 +145,9 @@ function databaseConfig(ctx: MapContext, mode: "container" | "external", own: Ob
     }
     if (values.name === undefined) {
         // Postgres's image creates POSTGRES_DB, else a database named after POSTGRES_USER.
-        const user = ctx.dbKey === undefined ? undefined : ctx.envOf(ctx.dbKey).get("POSTGRES_USER");
-        if (user !== undefined && !user.secret && user.value !== "") {
+        const user =
+            ctx.dbKey === undefined ? undefined : ctx.envOf(ctx.dbKey).get("POSTGRES_USER");
+        if (user !== undefined && user.value !== "") {
             values.name = user.value;
             ctx.finding(
                 "note",
@@ -228,7 +229,7 @@ function profiled(ctx: MapContext): void {
         const profiles = Array.isArray(svc.profiles) ? svc.profiles.map(String) : [];
         ctx.finding(
             "unmapped",
-            ctx.origin(["services", key, "profiles"], ["services", key]),
+            ctx.origin(["services", key]),
             `services.${key}`,
             `compose starts it only with --profile ${profiles.join(" or --profile ")}, and the stack has no profiles: it is not imported, so it is not deployed (as with a plain docker compose up); add msa:services.${key} by hand to deploy it always`,
         );
@@ -237,47 +238,80 @@ function profiled(ctx: MapContext): void {
 
 /** Keys whose values are choices from a list, never something a secret could be. */
 const NOT_SECRET_CAPABLE = new Set(["restart", "protocol", "bindAddress", "mode"]);
+/**
+ * Keys that name things (images, registries, folders, the database and its user): a secret is
+ * looked for in them only whole. Inside a name, a password is a word anyone can guess
+ * (`postgres` in `postgres:16`), which is reported instead.
+ */
+const NAMES = new Set([
+    "server",
+    "namespace",
+    "project",
+    "username",
+    "image",
+    "tag",
+    "base",
+    "name",
+    "context",
+    "dockerfile",
+    "target",
+    "containerName",
+    "alias",
+    "volumeName",
+    "schema",
+    "user",
+    "host",
+]);
 
 /**
  * The last guard before the stack file: no plain value the import writes may equal or hold a
  * secret value. Env values and commands were already handled where they are mapped; anything
  * else (a container name, a node name, a DB host) is not written and reported. A DB user or
  * database name equal to the DB password cannot be left out (the stack needs them): it is
- * written, the password is the one that must change, and the report says so.
+ * written, the password is the one that must change, and the report says so; so is a password
+ * found inside a name (an image reference), which makes it a word anyone can guess.
  */
 function keepSecretsOut(ctx: MapContext, config: Obj): void {
+    const guessable = new Set<string>();
     const visit = (value: unknown, p: string[], parent: Obj | unknown[], key: string | number) => {
         if (typeof value === "string") {
-            if (NOT_SECRET_CAPABLE.has(String(key))) {
+            const field = String(key);
+            if (NOT_SECRET_CAPABLE.has(field)) {
                 return;
             }
-            const what = ctx.secretValues.find(value);
-            if (what === undefined) {
+            const hit = ctx.secretValues.match(value);
+            if (hit === undefined) {
                 return;
             }
             const name = `${PROJECT}:${p.join(".")}`;
-            if (name === `${PROJECT}:database.user` || name === `${PROJECT}:database.name`) {
-                ctx.secretValues.allowPlain(value);
-                ctx.finding(
-                    "action",
-                    { file: ctx.compose.label },
-                    name,
-                    `has the same value as ${what}, a secret, and the stack file holds ${name} in plain text: choose another password before pulumi up (pulumi config set --secret --stack ${ctx.input.stack} ${PROJECT}:dbPassword, and change it in the database)`,
-                );
+            const whole = hit.value === value;
+            if (
+                name === `${PROJECT}:database.user` ||
+                name === `${PROJECT}:database.name` ||
+                (NAMES.has(field) && !whole)
+            ) {
+                ctx.secretValues.allowPlain(hit.value);
+                if (!guessable.has(hit.value)) {
+                    guessable.add(hit.value);
+                    ctx.finding(
+                        "action",
+                        { file: ctx.compose.label },
+                        name,
+                        `${whole ? "has the same value as" : "holds the value of"} ${hit.what}, a secret, and the stack file holds ${name} in plain text: the password is one anyone can guess; choose another before pulumi up (pulumi config set --secret --stack ${ctx.input.stack} ${PROJECT}:dbPassword, and change it in the database)`,
+                    );
+                }
                 return;
             }
-            const [top, ...rest] = p;
-            const field = rest.length === 0 ? top : rest[rest.length - 1];
             ctx.finding(
                 "action",
                 { file: ctx.compose.label },
                 name,
-                `is not written: its value holds the value of ${what}, a secret, which never goes to the stack file; set ${name} yourself without it`,
+                `is not written: its value holds the value of ${hit.what}, a secret, which never goes to the stack file; set ${name} yourself without it`,
             );
             if (Array.isArray(parent)) {
                 removeAt(config, p.slice(0, -1));
             } else {
-                delete parent[String(field ?? key)];
+                delete parent[field];
             }
             return;
         }

@@ -28,6 +28,8 @@ export const SERVICE_KEYS = new Set([
     "depends_on",
     "command",
     "mem_limit",
+    "healthcheck",
+    "stop_grace_period",
 ]);
 
 /** Fields of an imported service in the order the stack files use. */
@@ -43,6 +45,8 @@ const SERVICE_FIELD_ORDER = [
     "env",
     "restart",
     "command",
+    "healthcheck",
+    "stopGraceSeconds",
 ];
 
 /** One service → its `msa:services.<name>` entry, fields in the order the stack files use. */
@@ -70,6 +74,14 @@ export function mapService(ctx: MapContext, key: string): Obj {
     if (mem !== undefined) {
         out.memoryMb = mem;
     }
+    const hc = serviceHealthcheck(ctx, key, svc);
+    if (hc !== undefined) {
+        out.healthcheck = hc;
+    }
+    const grace = stopGrace(ctx, key, svc);
+    if (grace !== undefined) {
+        out.stopGraceSeconds = grace;
+    }
     return Object.fromEntries(SERVICE_FIELD_ORDER.filter((k) => k in out).map((k) => [k, out[k]]));
 }
 
@@ -78,19 +90,14 @@ export function unknownKeys(ctx: MapContext, key: string, svc: Obj, known: Set<s
     for (const k of Object.keys(svc)) {
         if (!known.has(k)) {
             const at: Path = ["services", key, k];
-            const [kind, hint] = unknownHint(ctx, key, k, svc[k]);
+            const [kind, hint] = unknownHint(key, k, svc[k]);
             ctx.finding(kind, ctx.origin(at), pathText(at), hint);
         }
     }
 }
 
-function unknownHint(ctx: MapContext, key: string, k: string, value: unknown): [FindingKind, string] {
+function unknownHint(key: string, k: string, value: unknown): [FindingKind, string] {
     switch (k) {
-        case "healthcheck":
-            return [
-                "unmapped",
-                "the stack declares no healthcheck for services: Docker reports no health for it, and nothing waits for it to be healthy",
-            ];
         case "volumes":
             return [
                 "unmapped",
@@ -118,7 +125,6 @@ function unknownHint(ctx: MapContext, key: string, k: string, value: unknown): [
         case "labels":
             return ["unmapped", "the stack labels containers itself; these labels are not set"];
         default:
-            void ctx;
             return ["unmapped", "no stack key for it: the container runs without it"];
     }
 }
@@ -162,7 +168,9 @@ function serviceNetworks(ctx: MapContext, key: string, svc: Obj): void {
             `compose puts ${key} on ${names.join(", ")}; the stack puts every service on one network, so ${key} reaches (and is reached by) every service`,
         );
     }
-    for (const [net, opts] of Object.entries(Array.isArray(svc.networks) ? {} : asObj(svc.networks))) {
+    for (const [net, opts] of Object.entries(
+        Array.isArray(svc.networks) ? {} : asObj(svc.networks),
+    )) {
         const o = asObj(opts);
         for (const k of ["aliases", "ipv4_address", "ipv6_address"]) {
             if (o[k] !== undefined) {
@@ -318,4 +326,101 @@ function memoryMb(v: unknown): number | undefined {
     const unit = (m[2] ?? "").toLowerCase();
     const bytes = n * ({ "": 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[unit] ?? 1);
     return Math.floor(bytes / 1024 ** 2);
+}
+
+/**
+ * compose's `healthcheck` → `msa:services.<name>.healthcheck` as a `command` (`CMD` runs as given,
+ * `CMD-SHELL` and a string through `sh -c`, as Docker does), with its timings. A test holding a
+ * credential is not imported (the stack file never holds one); `disable` and `NONE` mean none.
+ */
+function serviceHealthcheck(ctx: MapContext, key: string, svc: Obj): Obj | undefined {
+    if (svc.healthcheck === undefined) {
+        return undefined;
+    }
+    const base: Path = ["services", key, "healthcheck"];
+    const hc = asObj(svc.healthcheck);
+    const test = hc.test;
+    const list = Array.isArray(test) ? test.map(String) : test === undefined ? [] : [String(test)];
+    if (hc.disable === true || list[0] === "NONE") {
+        return undefined;
+    }
+    const command =
+        list[0] === "CMD"
+            ? list.slice(1)
+            : list[0] === "CMD-SHELL"
+              ? ["sh", "-c", list.slice(1).join(" ")]
+              : Array.isArray(test)
+                ? list
+                : ["sh", "-c", list[0] ?? ""];
+    if (command.length === 0 || command.every((a) => a === "")) {
+        ctx.finding(
+            "unmapped",
+            ctx.origin(base),
+            pathText(base),
+            "has no test (it takes the image's HEALTHCHECK); the stack declares none for the service: releases do not wait for it to be healthy",
+        );
+        return undefined;
+    }
+    if (command.some((a) => carriesCredentials(a) || ctx.secretValues.find(a) !== undefined)) {
+        ctx.finding(
+            "action",
+            ctx.origin([...base, "test"], base),
+            pathText([...base, "test"]),
+            `the test carries credentials (a password, or the value of a secret, in it), which never go to the stack file: the healthcheck is not imported, and releases of ${key} do not wait for it to be healthy; set msa:services.${key}.healthcheck without them (an http path, or a command reading the secret from the env)`,
+        );
+        return undefined;
+    }
+    const out: Obj = { command };
+    for (const [from, to] of [
+        ["interval", "interval"],
+        ["timeout", "timeout"],
+        ["start_period", "startPeriod"],
+    ] as const) {
+        const v = hc[from];
+        if (v === undefined) {
+            continue;
+        }
+        if (typeof v === "string" && /^([0-9]+(ms|s|m|h))+$/.test(v)) {
+            out[to] = v;
+        } else {
+            ctx.finding(
+                "unmapped",
+                ctx.origin([...base, from]),
+                pathText([...base, from]),
+                `${JSON.stringify(v)} is not a duration like 1s, 500ms or 1m30s; the stack's default applies`,
+            );
+        }
+    }
+    if (typeof hc.retries === "number" && Number.isInteger(hc.retries)) {
+        out.retries = hc.retries;
+    }
+    return out;
+}
+
+/** `stop_grace_period` → `stopGraceSeconds` (compose's default, 10s, is the stack's too). */
+function stopGrace(ctx: MapContext, key: string, svc: Obj): number | undefined {
+    if (svc.stop_grace_period === undefined) {
+        return undefined;
+    }
+    const at: Path = ["services", key, "stop_grace_period"];
+    const m = /^(?:([0-9]+)h)?(?:([0-9]+)m(?!s))?(?:([0-9]+)s)?(?:([0-9]+)ms)?$/.exec(
+        String(svc.stop_grace_period),
+    );
+    const seconds =
+        m === null || String(svc.stop_grace_period) === ""
+            ? undefined
+            : Number(m[1] ?? 0) * 3600 +
+              Number(m[2] ?? 0) * 60 +
+              Number(m[3] ?? 0) +
+              Math.ceil(Number(m[4] ?? 0) / 1000);
+    if (seconds === undefined || seconds > 3600) {
+        ctx.finding(
+            "unmapped",
+            ctx.origin(at),
+            pathText(at),
+            `${JSON.stringify(svc.stop_grace_period)} is not a duration of at most 1h; the stack gives the container 10s to stop`,
+        );
+        return undefined;
+    }
+    return seconds;
 }

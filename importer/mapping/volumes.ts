@@ -166,8 +166,7 @@ export function pgDataMount(svc: Obj): string | undefined {
         const m = parseMount(v);
         if (
             m !== undefined &&
-            (holds(PG_ROOT, m.target) ||
-                (envPgData !== undefined && holds(m.target, envPgData)))
+            (holds(PG_ROOT, m.target) || (envPgData !== undefined && holds(m.target, envPgData)))
         ) {
             return m.target;
         }

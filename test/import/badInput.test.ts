@@ -184,3 +184,36 @@ test("a secret the stack file holds in plain text, which the import does not set
         ].join("\n"),
     );
 });
+
+test("extends naming a service that is not there", () => {
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, "common.yml"), "services:\n  app:\n    image: a\n");
+    fs.writeFileSync(
+        path.join(dir, "docker-compose.yml"),
+        "services:\n  db:\n    image: postgres:16\n  web:\n    extends:\n      file: common.yml\n      service: base\n",
+    );
+    expect(importError(path.join(dir, "docker-compose.yml"))).toBe(
+        'docker-compose.yml:5: services.web.extends: service "base" is not in common.yml',
+    );
+});
+
+test("services that extend one another in a circle", () => {
+    const file = composeIn(
+        "services:\n  db:\n    image: postgres:16\n  a:\n    extends: b\n  b:\n    extends: a\n",
+    );
+    expect(importError(file)).toBe(
+        "docker-compose.yml:5: services.a.extends: services extend one another in a circle",
+    );
+});
+
+test("a key set twice in one map", () => {
+    expect(
+        importError(
+            composeIn(
+                "services:\n  api:\n    image: a\n    image: b\n  db:\n    image: postgres:16\n",
+            ),
+        ),
+    ).toBe(
+        "docker-compose.yml:4: services.api.image is set twice in one map (compose refuses that)",
+    );
+});

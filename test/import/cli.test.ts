@@ -25,8 +25,9 @@ describe("without a pulumi CLI on PATH", () => {
             mode: "container",
             name: "sf1_db",
         });
-        expect(run.stdout.split("\n").slice(0, 2)).toEqual([
+        expect(run.stdout.split("\n").slice(0, 3)).toEqual([
             "Imported docker-compose.yml, .env, .env.db.postgres as stack legacy: database service database → msa:database.mode container; services SERVICE_B, SERVICE_D.",
+            "Compose files read with the import's own reader, by docker-compose 1.29's rules (docker-compose itself is not run).",
             "Wrote Pulumi.legacy.yaml.",
         ]);
     });
@@ -74,7 +75,7 @@ describe("--dry-run", () => {
         expect(run.stdout).toContain(
             "  msa:database:\n    mode: container\n    alias: db_instance\n",
         );
-        expect(run.stderr.split("\n")[1]).toBe(
+        expect(run.stderr.split("\n")[2]).toBe(
             "Dry run: would write Pulumi.legacy.yaml; nothing written, no secret set; the stack file is on stdout.",
         );
         expect(run.stdout + run.stderr).not.toContain(LEGACY_PASSWORD);

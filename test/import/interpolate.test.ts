@@ -34,7 +34,8 @@ test.each([
     ["$UNSET", "$UNSET is not set"],
     ["${EMPTY:?needed}", "${EMPTY:?needed}: needed"],
     ["${UNSET?}", "${UNSET?}: UNSET is required"],
-    ["${1BAD}", 'invalid interpolation ${1BAD} in "${1BAD}"'],
+    ["${1BAD}", "invalid interpolation ${1BAD}; write $$ for a literal $"],
+    ["pa$-word", 'invalid interpolation: a "$" that starts no variable; write $$ for a literal $'],
 ])("%s fails: %s", (text, message) => {
     expect(() => interpolate(text, lookup)).toThrow(message);
 });

@@ -168,9 +168,13 @@ describe("docker-compose.yml + .env → container-mode stack", () => {
             name: volume,
             driver: "local",
         });
-        // The DB image is built from docker/db; compose's tag carries over.
-        expect(byName(r.capture, "database-image").inputs.imageName).toBe(
-            "registry.gitlab.com/change-me/change-me/db:latest",
+        // The DB image is built from docker/db, tagged with a hash of it: compose's tag does not
+        // carry over, and the report says so.
+        expect(byName(r.capture, "database-image").inputs.imageName).toMatch(
+            /^registry\.gitlab\.com\/change-me\/change-me\/db:src-[0-9a-f]{12}$/,
+        );
+        expect(r.report).toContain(
+            "compose's tag latest is not carried over (msa:database.image.tag is left unset)",
         );
         expect(db.image).toBe("registry.gitlab.com/...:latest");
     });

@@ -53,6 +53,8 @@ describe("fixtures/shop", () => {
                 env: { FEATURE_X: "on", PAYMENTS_URL: "http://payments:8081" },
                 restart: "unless-stopped",
                 command: ["java", "-jar", "app.jar"],
+                // compose's `test: <string>` runs through the shell, as Docker runs it.
+                healthcheck: { command: ["sh", "-c", "curl -f http://localhost:8080"] },
             },
             payments: {
                 image: "payments",
@@ -97,7 +99,6 @@ describe("fixtures/shop", () => {
         for (const line of [
             '  docker-compose.yml:15 services.db.volumes[1]: "./init:/docker-entrypoint-initdb.d": the stack mounts only the data volume',
             "  docker-compose.yml:19 services.orders.depends_on.cache: the stack does not order services among themselves; orders may start before cache",
-            "  docker-compose.yml:30 services.orders.healthcheck: the stack declares no healthcheck for services",
             "  docker-compose.yml:39 networks: the stack puts every service on one network of its own",
             '  docker-compose.yml:22 services.orders.ports[1] "9090": compose publishes container port 9090 on a random host port; the stack does not publish it (reachable on the stack\'s network only): set a host port if needed',
             "  docker-compose.yml:19 services.orders.depends_on: the stack starts every service once the database is healthy (compose waited for service_started)",
@@ -168,7 +169,7 @@ describe("values that carry credentials, whatever their name", () => {
         const api = (plan.config["msa:services"] as Record<string, Record<string, unknown>>).api;
         expect(api?.command).toBeUndefined();
         expect(report).toContain(
-            "  docker-compose.yml:9 services.api.command: the command carries credentials (a password in it), which never go to the stack file: the command is not imported; pass the credential in env (msa:secretEnv.api.<NAME>, set with pulumi config set --secret --path) and set msa:services.api.command without it",
+            "  docker-compose.yml:9 services.api.command: the command carries credentials (a password, or the value of a secret, in it), which never go to the stack file: the command is not imported; pass the credential in env (msa:secretEnv.api.<NAME>, set with pulumi config set --secret --path) and set msa:services.api.command without it",
         );
         expect(report).toContain(
             "  docker-compose.yml:18 services.worker env DB_HOST: the value carries credentials (a password in it); DB_HOST maps to msa:database.alias, plain config that never holds a credential, so the value is dropped: set msa:database.alias without them (the password is msa:dbPassword)",
