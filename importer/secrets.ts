@@ -4,28 +4,9 @@
  * without a value, `pulumi config set --secret` asks for it and does not echo what is typed.
  */
 import { spawnSync } from "child_process";
-import * as fs from "fs";
-import * as path from "path";
 import type { SecretValue } from "./mapping";
 
-/** The `pulumi` executable on `PATH`, if any. */
-export function findPulumi(envPath = process.env.PATH ?? ""): string | undefined {
-    for (const dir of envPath.split(path.delimiter)) {
-        if (dir === "") {
-            continue;
-        }
-        const candidate = path.join(dir, "pulumi");
-        try {
-            fs.accessSync(candidate, fs.constants.X_OK);
-            if (fs.statSync(candidate).isFile()) {
-                return candidate;
-            }
-        } catch {
-            // not here
-        }
-    }
-    return undefined;
-}
+export { findPulumi } from "../lib/pulumiCli";
 
 /** The arguments after `pulumi`. */
 export function secretArgs(stack: string, s: SecretValue): string[] {

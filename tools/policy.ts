@@ -10,12 +10,13 @@
  * Exit 0 without a mandatory violation, 1 with one, 1 with one line on stderr for a file that cannot
  * be read or is not a saved plan, 2 on a usage error.
  */
-import * as fs from "fs";
-import { z } from "zod";
 import { PROJECT } from "../config/schema";
 import { checkResources, isMandatory, PolicyInput } from "../policy/offline";
-import { CliIo, CliSpec, CommandError, exitWith, processIo, runCli, UsageError } from "./cli";
+import { readPlan, type SavedPlan } from "../capture/planFile";
+import { CliIo, CliSpec, exitWith, processIo, runCli, UsageError } from "./cli";
 import { policyReport } from "./plan";
+
+export { readPlan };
 
 const CLI: CliSpec<Record<string, never>> = {
     name: "policy",
@@ -24,26 +25,8 @@ const CLI: CliSpec<Record<string, never>> = {
     positionals: true,
 };
 
-/** The shape of `plan --json` (`PlanJson` in `./plan`); `--json --policy` adds `violations`, ignored. */
-const planSchema = z.object({
-    stack: z.string().min(1),
-    resources: z.array(
-        z.object({
-            type: z.string().min(1),
-            name: z.string().min(1),
-            parent: z.string().nullable(),
-            inputs: z.record(z.string(), z.unknown()),
-            protect: z.boolean(),
-            retainOnDelete: z.boolean(),
-            dependsOn: z.array(z.string()),
-        }),
-    ),
-    outputs: z.unknown(),
-    warnings: z.array(z.string()),
-});
-
 /** A saved plan; `test/policy/savedPlan.test.ts` reads what `plan --json` writes with it. */
-type Saved = z.infer<typeof planSchema>;
+type Saved = SavedPlan;
 
 export function main(argv: string[], io: CliIo = processIo): Promise<number> {
     return runCli(CLI, argv, ({ positionals }) => check(positionals, io), io);
@@ -60,38 +43,6 @@ async function check(positionals: string[], io: CliIo): Promise<number> {
     const violations = await checkResources(policyInputs(plan));
     io.stdout(`${policyReport(violations)}\n`);
     return violations.some(isMandatory) ? 1 : 0;
-}
-
-/** The plan in `file`, or a `CommandError` that says in one line why it is not one. */
-export function readPlan(file: string): Saved {
-    let text: string;
-    try {
-        text = fs.readFileSync(file, "utf8");
-    } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        throw new CommandError(
-            `cannot read ${file}: ${code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : (e as Error).message}`,
-        );
-    }
-    let json: unknown;
-    try {
-        json = JSON.parse(text) as unknown;
-    } catch (e) {
-        // Node quotes the start of the text, line breaks included: keep the message one line.
-        throw new CommandError(`${file} is not JSON: ${(e as Error).message.replace(/\s+/g, " ")}`);
-    }
-    const parsed = planSchema.safeParse(json);
-    if (!parsed.success) {
-        const issues = parsed.error.issues;
-        const first = issues[0];
-        const at =
-            first === undefined || first.path.length === 0 ? "" : `${first.path.join(".")}: `;
-        const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : "";
-        throw new CommandError(
-            `${file} is not a saved plan (npm run plan -- --stack <name> --json): ${at}${first?.message ?? "invalid"}${more}`,
-        );
-    }
-    return parsed.data;
 }
 
 /**
