@@ -292,7 +292,7 @@ describe("services", () => {
         expect(db.HostConfig.Memory).toBe(DB.memoryMb * 1024 * 1024);
         expect(orders.Config.Labels).toEqual(declaredLabels("orders-container"));
         expect(orders.Config.Labels).toMatchObject({
-            "msa.component": "orders",
+            "msa.component": "service:orders",
             "msa.environment": "e2e",
             "msa.project": "msa",
             "msa.stack": ids.stack,
