@@ -17,12 +17,23 @@
  * order anything. Every input, at every depth, is checked against what the driver implements
  * before anything is created: an unknown field is an error, so nothing declared is silently
  * ignored.
+ *
+ * `update(previous, capture)` applies a new capture to a deployment by the engine's rules for an
+ * update (docs/e2e.md, "Updates", cites each one): a resource whose inputs did not change is kept;
+ * a change the provider applies in place is an update; any other change replaces it, deleting the
+ * old one first where the provider asks for that (the docker provider marks `Container`
+ * delete-before-replace) unless the resource's `deleteBeforeReplace` option says otherwise, and
+ * otherwise creating the new one first and deleting the old one at the end. Resources no longer
+ * declared are deleted at the end too, dependents before what they depend on. A container whose
+ * `wait` fails stays on the engine, recorded with its initialization error, and the old one it was
+ * to replace stays until a later update deletes it, as the provider and the engine leave them.
  */
 import * as crypto from "crypto";
 import Docker from "dockerode";
 import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
+import * as util from "util";
 import {
     captureStack,
     type Capture,
@@ -103,7 +114,40 @@ export const SUPPORTED: Readonly<Record<string, Readonly<Record<string, Shape>>>
         memory: scalar,
         volumes: list(fields({ volumeName: scalar, containerPath: scalar })),
         command: list(scalar),
+        uploads: list(
+            fields({ file: scalar, content: scalar, contentBase64: scalar, executable: scalar }),
+        ),
     },
+};
+
+/**
+ * The resource types the docker provider replaces delete-first unless the resource's
+ * `deleteBeforeReplace` option says otherwise: pulumi-docker's provider/resources.go sets
+ * `DeleteBeforeReplace: true` for `docker_container` and for no other resource.
+ */
+export const PROVIDER_DELETE_BEFORE_REPLACE: ReadonlySet<string> = new Set([T.container]);
+
+/**
+ * Inputs a change to which the provider applies in place, per type; a change to any other input
+ * replaces the resource. For a container these are the Terraform schema's fields without
+ * `ForceNew` (kreuzwerker/terraform-provider-docker, resource_docker_container.go): `restart` and
+ * `memory` are applied with Docker's container update, the others (`destroyGraceSeconds`,
+ * `healthcheck`, `wait`, `waitTimeout`) only change the state, since they act at create or delete
+ * time. A provider's own configuration changes without replacing anything here (its `host` would,
+ * and the driver refuses a host). A built `docker.Image` is built and pushed while capturing.
+ */
+export const IN_PLACE: Readonly<Record<string, readonly string[] | "all">> = {
+    [T.provider]: ["registryAuth"],
+    [T.container]: [
+        "restart",
+        "memory",
+        "destroyGraceSeconds",
+        "healthcheck",
+        "wait",
+        "waitTimeout",
+    ],
+    [T.remoteImage]: ["keepLocally"],
+    [T.image]: "all",
 };
 
 export interface RegistryAuth {
@@ -135,11 +179,78 @@ export interface Created {
      * (Docker's health log), in ms.
      */
     healthyAt?: number;
+    /**
+     * Set when the provider created it but its creation then failed (a container that never
+     * became healthy within `waitTimeout`): the engine keeps such a resource in its state with
+     * these initialization errors, and the provider leaves it on the engine.
+     */
+    initErrors?: string[];
+}
+
+/** What one step of a deployment or update did, in the order steps started. */
+export interface StepRecord {
+    /**
+     * Pulumi's step kinds: `same` (unchanged), `create`, `update` (in place), a replacement's
+     * `create-replacement` and `delete-replaced`, and `delete` (no longer declared).
+     */
+    op: "same" | "create" | "update" | "create-replacement" | "delete-replaced" | "delete";
+    urn: string;
+    /** Logical name. */
+    name: string;
+    /** Docker's id of what the step created or deleted (container, network), or its name. */
+    id?: string;
+    /** A container's name on the engine. */
+    containerName?: string;
+    startedAt: number;
+    /** When it finished (for a container with `wait`, once healthy); unset while running. */
+    doneAt?: number;
+    /** Why it failed. */
+    error?: string;
 }
 
 export interface Deployment {
     capture: Capture;
+    /** The stack's resources, one per URN, in the order their current copies were created. */
     created: Created[];
+    /**
+     * Old copies the engine has marked for deletion but not deleted: what a create-first
+     * replacement replaced in an update that then failed. The next update deletes them at its end.
+     */
+    pendingDeletes: Created[];
+    /** The steps of the deploy or update that produced this deployment. */
+    steps: StepRecord[];
+}
+
+/** An empty stack, as before the first `pulumi up`. */
+export function emptyDeployment(capture: Capture): Deployment {
+    return { capture, created: [], pendingDeletes: [], steps: [] };
+}
+
+/**
+ * The provider created the resource (it has an id) but its creation failed afterwards, as when
+ * `wait` sees no healthy container within `waitTimeout`: the Terraform bridge reports this as a
+ * partial failure (an initialization error with the resource's id), and the engine records it.
+ */
+export class PartialCreateError extends Error {
+    constructor(
+        message: string,
+        public readonly id: string,
+        public readonly containerName?: string,
+    ) {
+        super(message);
+        this.name = "PartialCreateError";
+    }
+}
+
+/** The engine-side work an update needs; `DockerDriver` does it with dockerode. */
+export interface UpdateOps {
+    create(
+        resource: CapturedResource,
+        deployment: Deployment,
+    ): Promise<{ id: string; name?: string; healthyAt?: number }>;
+    /** Applies an in-place change of `changed` inputs to the existing resource. */
+    updateInPlace(entry: Created, resource: CapturedResource, changed: string[]): Promise<void>;
+    remove(entry: Created): Promise<void>;
 }
 
 export interface DestroyOptions {
@@ -187,36 +298,32 @@ export class DockerDriver {
      * thrown (the resources created so far are in the error's `deployment`).
      */
     public async deploy(capture: Capture): Promise<Deployment> {
-        const deployment: Deployment = { capture, created: [] };
+        return this.update(emptyDeployment(capture), capture);
+    }
+
+    /**
+     * Applies `capture` to the stack `previous` describes, as `pulumi up` does with the engine's
+     * rules (see `applyUpdate`). Every input is checked first. Throws the first failure, with the
+     * stack as the engine would record it in the error's `deployment`.
+     */
+    public async update(previous: Deployment, capture: Capture): Promise<Deployment> {
         const problems = capture.resources.filter((r) => r.custom).flatMap(inputProblems);
         if (problems.length > 0) {
             throw new DriverError(problems.join("\n"));
         }
-        await runByDependencies(capture.resources, async (resource, level) => {
-            const startedAt = Date.now();
-            const { id, name, healthyAt } = await this.create(resource, deployment);
-            deployment.created.push({
-                resource,
-                id,
-                ...(name === undefined ? {} : { name }),
-                level,
-                startedAt,
-                readyAt: Date.now(),
-                ...(healthyAt === undefined ? {} : { healthyAt }),
-            });
-        }).catch((err: unknown) => {
-            throw Object.assign(err instanceof Error ? err : new DriverError(String(err)), {
-                deployment,
-            });
+        return applyUpdate(previous, capture, {
+            create: (resource, deployment) => this.create(resource, deployment),
+            updateInPlace: (entry, resource, changed) =>
+                this.updateInPlace(entry, resource, changed),
+            remove: (entry) => this.remove(entry),
         });
-        return deployment;
     }
 
     /**
-     * Deletes in the reverse of the order creations finished (a resource after everything that
-     * depends on it), as `pulumi destroy` would: refuses (before deleting anything) while a
-     * protected resource is part of the stack, and only forgets a resource with `retainOnDelete`,
-     * leaving it on the engine.
+     * Deletes everything, dependents before what they depend on (independent resources at the
+     * same time), as `pulumi destroy` would: refuses (before deleting anything) while a protected
+     * resource is part of the stack, and only forgets a resource with `retainOnDelete`, leaving it
+     * on the engine. Old copies still pending deletion are deleted too.
      */
     public async destroy(deployment: Deployment, opts: DestroyOptions = {}): Promise<void> {
         const protectedUrns = deployment.created
@@ -227,10 +334,10 @@ export class DockerDriver {
                 `refusing to destroy: protected resources ${protectedUrns.join(", ")}; unprotect them first`,
             );
         }
-        for (const c of [...deployment.created].reverse()) {
-            await this.remove(c);
-        }
+        const all = [...deployment.pendingDeletes, ...deployment.created];
+        await runDeletes(all, [deployment.capture], (c) => this.remove(c));
         deployment.created = [];
+        deployment.pendingDeletes = [];
     }
 
     /** Deletes one resource and creates it again from the same inputs (`pulumi up --replace`). */
@@ -531,16 +638,53 @@ export class DockerDriver {
         const spec = containerSpec(inputs);
         this.log(`create container ${spec.name}`);
         const container = await this.docker.createContainer(spec);
+        // As the provider does: upload the files into the created container, then start it.
+        const uploads = (inputs.uploads ?? []) as Upload[];
+        if (uploads.length > 0) {
+            await container.putArchive(tarOf(uploads.map(uploadEntry)), { path: "/" });
+        }
         await container.start();
         if (inputs.wait !== true) {
             return { id: container.id, name: String(spec.name) };
         }
-        const healthyAt = await waitHealthy(
-            container,
-            Number(inputs.waitTimeout ?? 60),
-            spec.name ?? name,
-        );
-        return { id: container.id, name: String(spec.name), healthyAt };
+        try {
+            const healthyAt = await waitHealthy(
+                container,
+                Number(inputs.waitTimeout ?? 60),
+                spec.name ?? name,
+            );
+            return { id: container.id, name: String(spec.name), healthyAt };
+        } catch (err) {
+            // The provider set the resource's id before it waited, so a failed wait is a partial
+            // failure: the container stays, and the engine records it with the error.
+            throw new PartialCreateError((err as Error).message, container.id, String(spec.name));
+        }
+    }
+
+    /**
+     * An in-place update, as the provider's Update does: Docker's container update for `restart`
+     * and `memory`; every other in-place input only changes the state.
+     */
+    private async updateInPlace(
+        entry: Created,
+        resource: CapturedResource,
+        changed: string[],
+    ): Promise<void> {
+        if (resource.type !== T.container) {
+            return;
+        }
+        const inputs = reveal(resource.inputs) as Inputs;
+        const update: Record<string, unknown> = {};
+        if (changed.includes("restart")) {
+            update.RestartPolicy = { Name: String(inputs.restart ?? "no") };
+        }
+        if (changed.includes("memory")) {
+            update.Memory = Number(inputs.memory ?? 0) * 1024 * 1024;
+        }
+        if (Object.keys(update).length > 0) {
+            this.log(`update container ${entry.name ?? entry.id}`);
+            await this.docker.getContainer(entry.id).update(update);
+        }
     }
 }
 
@@ -642,14 +786,17 @@ function labels(value: unknown): Record<string, string> {
 }
 
 /**
- * Waits until the container's healthcheck passes, as the provider's `wait: true` does. Returns
- * when, by the engine's clock, the first passing check ended (from Docker's health log, which the
- * engine writes: no timestamp the driver takes itself).
+ * Waits until the container's healthcheck passes, as the provider's `wait: true` does: it inspects
+ * the container once a second until Docker says `healthy`, and gives up only when `waitTimeout`
+ * has passed (an `unhealthy` status does not end the wait: Docker keeps probing, and a container
+ * may pass later). Returns when, by the engine's clock, the first passing check ended (from
+ * Docker's health log, which the engine writes: no timestamp the driver takes itself).
  */
 export async function waitHealthy(
     container: Docker.Container,
     timeoutSeconds: number,
     name: string,
+    pollMs = 1000,
 ): Promise<number> {
     const deadline = Date.now() + timeoutSeconds * 1000;
     for (;;) {
@@ -661,16 +808,16 @@ export async function waitHealthy(
                 .map((probe) => Date.parse(probe.End));
             return Math.min(...passed);
         }
-        if (health === "unhealthy" || !info.State.Running) {
-            const last = info.State.Health?.Log?.slice(-1)[0]?.Output?.trim() ?? "";
+        const left = deadline - Date.now();
+        if (left <= 0) {
+            // The last line of the last probe's output (a Python probe prints a whole traceback).
+            const output = info.State.Health?.Log?.slice(-1)[0]?.Output?.trim() ?? "";
+            const last = output.split("\n").slice(-1)[0] ?? "";
             throw new DriverError(
-                `container ${name} is ${health ?? info.State.Status} (exit code ${info.State.ExitCode}): ${last}`,
+                `container ${name} not healthy within ${timeoutSeconds} s (${health ?? "no healthcheck"}, ${info.State.Status}, exit code ${info.State.ExitCode}${last === "" ? "" : `; last probe: ${last}`})`,
             );
         }
-        if (Date.now() > deadline) {
-            throw new DriverError(`container ${name} not healthy within ${timeoutSeconds} s`);
-        }
-        await new Promise((r) => setTimeout(r, 100));
+        await new Promise((r) => setTimeout(r, Math.min(pollMs, left)));
     }
 }
 
@@ -794,6 +941,366 @@ export function dependencyLevels(deps: Map<string, DependencyEntry>): Map<string
         visit(urn, []);
     }
     return levels;
+}
+
+/** What the engine does with one declared resource in an update, and why. */
+export type PlannedStep =
+    | { op: "create" }
+    | { op: "same" }
+    | { op: "update"; changed: string[] }
+    | { op: "replace"; changed: string[]; replaceKeys: string[]; deleteBeforeReplace: boolean };
+
+/**
+ * The step Pulumi's step generator takes for `resource`, given its copy in the previous
+ * deployment (same URN): none → create; no input changed → same (or, for a resource left with
+ * initialization errors, an empty update that completes it); only inputs the provider changes in
+ * place (`IN_PLACE`) → update; anything else → replace, delete-first when the provider says so
+ * (`PROVIDER_DELETE_BEFORE_REPLACE`) unless the resource's `deleteBeforeReplace` option overrides
+ * it either way.
+ */
+export function planStep(old: Created | undefined, resource: CapturedResource): PlannedStep {
+    if (old === undefined) {
+        return { op: "create" };
+    }
+    const changed = changedInputs(old.resource.inputs, resource.inputs);
+    if (changed.length === 0) {
+        return old.initErrors === undefined ? { op: "same" } : { op: "update", changed };
+    }
+    const inPlace = IN_PLACE[resource.type] ?? [];
+    const replaceKeys = inPlace === "all" ? [] : changed.filter((k) => !inPlace.includes(k));
+    if (replaceKeys.length === 0) {
+        return { op: "update", changed };
+    }
+    return {
+        op: "replace",
+        changed,
+        replaceKeys,
+        deleteBeforeReplace:
+            resource.deleteBeforeReplace ?? PROVIDER_DELETE_BEFORE_REPLACE.has(resource.type),
+    };
+}
+
+/** The top-level inputs whose values differ, secrets compared by value (as the engine does). */
+export function changedInputs(
+    before: Record<string, unknown>,
+    after: Record<string, unknown>,
+): string[] {
+    const a = reveal(before) as Inputs;
+    const b = reveal(after) as Inputs;
+    const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+    return [...keys].filter((k) => !util.isDeepStrictEqual(a[k], b[k])).sort();
+}
+
+/**
+ * Applies `capture` to the stack `previous` describes, by the engine's rules for an update:
+ *
+ * - each declared resource starts once everything it depends on is done (as `deploy` schedules),
+ *   and takes the step `planStep` says;
+ * - a delete-first replacement deletes the old copy, then creates the new one; a create-first one
+ *   creates the new one (with `wait`, healthy) and leaves the old one for the end;
+ * - once every create and update is done, the old copies of create-first replacements, those left
+ *   pending by an earlier failed update, and the resources no longer declared are deleted,
+ *   dependents before what they depend on (`runDeletes`);
+ * - after the first failure nothing new starts and nothing is deleted: what the update did not
+ *   reach keeps its old state, a resource the provider created but could not finish (a failed
+ *   `wait`) is kept with its initialization error, and the old copies of create-first
+ *   replacements stay pending deletion. The failure is thrown with that stack as `deployment`.
+ *
+ * Not modelled: the engine's dependent replacements around a delete-first replacement (resources
+ * whose inputs reference the replaced one's outputs); in this program nothing references the
+ * outputs of a container, and the only one that depends on one (the services on the database
+ * container) does so through `dependsOn` alone, which never makes the engine replace it.
+ */
+export async function applyUpdate(
+    previous: Deployment,
+    capture: Capture,
+    ops: UpdateOps,
+): Promise<Deployment> {
+    const next: Deployment = { capture, created: [], pendingDeletes: [], steps: [] };
+    const olds = new Map(previous.created.map((c) => [c.resource.urn, c]));
+    /** URNs whose old copy is no longer current: kept, updated, replaced or deleted. */
+    const settled = new Set<string>();
+    /** Old copies of create-first replacements, deleted at the end. */
+    const replaced: Created[] = [];
+    const step = (
+        op: StepRecord["op"],
+        resource: CapturedResource,
+        entry?: Created,
+    ): StepRecord => {
+        const s: StepRecord = {
+            op,
+            urn: resource.urn,
+            name: resource.name,
+            startedAt: Date.now(),
+            ...(entry === undefined ? {} : { id: entry.id }),
+            ...(entry?.name === undefined ? {} : { containerName: entry.name }),
+        };
+        next.steps.push(s);
+        return s;
+    };
+    const tracked = async (s: StepRecord, work: () => Promise<void>): Promise<void> => {
+        try {
+            await work();
+        } catch (err) {
+            s.error = (err as Error).message ?? String(err);
+            throw err;
+        } finally {
+            s.doneAt = Date.now();
+        }
+    };
+    const create = async (
+        resource: CapturedResource,
+        level: number,
+        op: "create" | "create-replacement",
+        onCreated: () => void = () => undefined,
+    ): Promise<void> => {
+        const s = step(op, resource);
+        await tracked(s, async () => {
+            const entry: Created = { resource, id: "", level, startedAt: s.startedAt, readyAt: 0 };
+            try {
+                const { id, name, healthyAt } = await ops.create(resource, next);
+                Object.assign(entry, {
+                    id,
+                    ...(name === undefined ? {} : { name }),
+                    ...(healthyAt === undefined ? {} : { healthyAt }),
+                });
+            } catch (err) {
+                if (!(err instanceof PartialCreateError)) {
+                    throw err;
+                }
+                Object.assign(entry, {
+                    id: err.id,
+                    ...(err.containerName === undefined ? {} : { name: err.containerName }),
+                    initErrors: [err.message],
+                });
+                throw err;
+            } finally {
+                if (entry.id !== "") {
+                    entry.readyAt = Date.now();
+                    Object.assign(s, {
+                        id: entry.id,
+                        ...(entry.name === undefined ? {} : { containerName: entry.name }),
+                    });
+                    next.created.push(entry);
+                    onCreated();
+                }
+            }
+        });
+    };
+
+    const failure = await runByDependencies(capture.resources, async (resource, level) => {
+        const old = olds.get(resource.urn);
+        const plan = planStep(old, resource);
+        if (old === undefined || plan.op === "create") {
+            await create(resource, level, "create");
+            return;
+        }
+        switch (plan.op) {
+            case "same": {
+                settled.add(resource.urn);
+                next.created.push({ ...old, resource });
+                const s = step("same", resource, old);
+                s.doneAt = s.startedAt;
+                return;
+            }
+            case "update": {
+                await tracked(step("update", resource, old), () =>
+                    ops.updateInPlace(old, resource, plan.changed),
+                );
+                settled.add(resource.urn);
+                const updated: Created = { ...old, resource };
+                delete updated.initErrors;
+                next.created.push(updated);
+                return;
+            }
+            case "replace": {
+                if (old.resource.protect || resource.protect) {
+                    throw new DriverError(
+                        `unable to replace ${resource.urn} (${plan.replaceKeys.join(", ")} changed): it is protected; unprotect it first`,
+                    );
+                }
+                if (plan.deleteBeforeReplace) {
+                    await tracked(step("delete-replaced", old.resource, old), () =>
+                        ops.remove(old),
+                    );
+                    settled.add(resource.urn);
+                    await create(resource, level, "create-replacement");
+                } else {
+                    // The engine marks the old copy for deletion once the new one exists, even
+                    // when its creation then failed (a partial failure).
+                    await create(resource, level, "create-replacement", () => {
+                        settled.add(resource.urn);
+                        replaced.push(old);
+                    });
+                }
+                return;
+            }
+        }
+    }).then(
+        () => undefined,
+        (err: unknown) => err ?? new DriverError("update failed"),
+    );
+
+    const unsettled = (): Created[] =>
+        [...olds.values()].filter((o) => !settled.has(o.resource.urn));
+    if (failure !== undefined) {
+        next.created.push(...unsettled());
+        next.pendingDeletes = [...previous.pendingDeletes, ...replaced];
+        throw withDeployment(failure, next);
+    }
+
+    // Deletes come after every create and update.
+    const declared = new Set(capture.resources.map((r) => r.urn));
+    const gone = unsettled().filter((o) => !declared.has(o.resource.urn));
+    const guarded = gone.filter((o) => o.resource.protect);
+    if (guarded.length > 0) {
+        next.created.push(...gone);
+        next.pendingDeletes = [...previous.pendingDeletes, ...replaced];
+        throw withDeployment(
+            new DriverError(
+                `unable to delete ${guarded.map((o) => o.resource.urn).join(", ")}: protected; unprotect first`,
+            ),
+            next,
+        );
+    }
+    const condemned = [...previous.pendingDeletes, ...replaced];
+    const deleted = new Set<Created>();
+    await runDeletes([...condemned, ...gone], [previous.capture, capture], async (c) => {
+        const op = gone.includes(c) ? "delete" : "delete-replaced";
+        await tracked(step(op, c.resource, c), () => ops.remove(c));
+        deleted.add(c);
+    }).catch((err: unknown) => {
+        next.created.push(...gone.filter((c) => !deleted.has(c)));
+        next.pendingDeletes = condemned.filter((c) => !deleted.has(c));
+        throw withDeployment(err, next);
+    });
+    return next;
+}
+
+/**
+ * Deletes `entries` as the engine schedules deletes: an entry only once every entry that depends
+ * on it (directly, through a component it is under, or as its provider) has been deleted;
+ * independent ones at the same time. After the first failure nothing new starts.
+ */
+export async function runDeletes(
+    entries: Created[],
+    captures: Capture[],
+    remove: (entry: Created) => Promise<void>,
+): Promise<void> {
+    const byUrn = new Map<string, CapturedResource>();
+    for (const r of [...captures.flatMap((c) => c.resources), ...entries.map((e) => e.resource)]) {
+        byUrn.set(r.urn, r);
+    }
+    const under = (r: CapturedResource, componentUrn: string): boolean => {
+        for (let p = r.parentUrn; p !== null; p = byUrn.get(p)?.parentUrn ?? null) {
+            if (p === componentUrn) {
+                return true;
+            }
+        }
+        return false;
+    };
+    const dependsOn = (a: Created, b: Created): boolean =>
+        a !== b &&
+        ((b.resource.type.startsWith("pulumi:providers:") &&
+            a.resource.provider === b.resource.name) ||
+            a.resource.dependsOnUrns.some(
+                (u) =>
+                    u === b.resource.urn ||
+                    (byUrn.get(u)?.custom === false && under(b.resource, u)),
+            ));
+    const running = new Map<Created, Promise<void>>();
+    const failures: unknown[] = [];
+    const del = (c: Created): Promise<void> => {
+        let done = running.get(c);
+        if (done === undefined) {
+            done = (async () => {
+                await Promise.all(entries.filter((d) => dependsOn(d, c)).map(del));
+                if (failures.length > 0) {
+                    throw new SkippedAfterFailure();
+                }
+                await remove(c).catch((err: unknown) => {
+                    failures.push(err);
+                    throw err;
+                });
+            })();
+            running.set(c, done);
+        }
+        return done;
+    };
+    await Promise.allSettled(entries.map(del));
+    if (failures.length > 0) {
+        throw failures[0];
+    }
+}
+
+function withDeployment(err: unknown, deployment: Deployment): Error {
+    return Object.assign(err instanceof Error ? err : new DriverError(String(err)), {
+        deployment,
+    });
+}
+
+interface Upload {
+    file: string;
+    content?: string;
+    contentBase64?: string;
+    executable?: boolean;
+}
+
+/** A container's `uploads` entry as the provider writes it: mode 0644, or 0744 if executable. */
+function uploadEntry(u: Upload): TarEntry {
+    return {
+        name: u.file,
+        mode: u.executable === true ? 0o744 : 0o644,
+        data:
+            u.content !== undefined
+                ? Buffer.from(u.content)
+                : Buffer.from(u.contentBase64 ?? "", "base64"),
+    };
+}
+
+export interface TarEntry {
+    /** Path in the archive; a leading `/` is dropped (the archive is extracted at `/`). */
+    name: string;
+    mode: number;
+    data: Buffer;
+}
+
+/**
+ * A POSIX ustar archive of regular files, what Docker's archive endpoint takes. Written here
+ * because the project declares no tar library (dockerode's is its own dependency), and the
+ * format is small: a 512-byte header per file, the data padded to 512 bytes, two empty blocks.
+ */
+export function tarOf(entries: TarEntry[]): Buffer {
+    const blocks: Buffer[] = [];
+    for (const e of entries) {
+        const rel = e.name.replace(/^\/+/, "");
+        let [prefix, name] = ["", rel];
+        if (Buffer.byteLength(name) > 100) {
+            const cut = rel.lastIndexOf("/", 155);
+            [prefix, name] = [rel.slice(0, cut), rel.slice(cut + 1)];
+        }
+        if (Buffer.byteLength(name) > 100 || Buffer.byteLength(prefix) > 155) {
+            throw new DriverError(`upload path too long for a tar header: ${e.name}`);
+        }
+        const header = Buffer.alloc(512);
+        const octal = (value: number, width: number) =>
+            `${value.toString(8).padStart(width - 1, "0")}\0`;
+        header.write(name, 0, 100, "utf8");
+        header.write(octal(e.mode, 8), 100, "ascii");
+        header.write(octal(0, 8), 108, "ascii");
+        header.write(octal(0, 8), 116, "ascii");
+        header.write(octal(e.data.length, 12), 124, "ascii");
+        header.write(octal(Math.floor(Date.now() / 1000), 12), 136, "ascii");
+        header.write("        ", 148, "ascii");
+        header.write("0", 156, "ascii");
+        header.write("ustar\u000000", 257, "ascii");
+        header.write(prefix, 345, 155, "utf8");
+        const sum = header.reduce((acc, byte) => acc + byte, 0);
+        header.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148, "ascii");
+        blocks.push(header, e.data, Buffer.alloc((512 - (e.data.length % 512)) % 512));
+    }
+    blocks.push(Buffer.alloc(1024));
+    return Buffer.concat(blocks);
 }
 
 /** Why the driver cannot create `resource` exactly as declared: unknown types, fields, values. */
