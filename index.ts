@@ -32,6 +32,10 @@ import {
 } from "./config/naming";
 import { loadStackConfig } from "./config/pulumiConfig";
 import { projectRoot } from "./config/stackFiles";
+import { keepPromiseTracesUnformatted } from "./lib/stackTraces";
+
+// Before anything is declared: the SDK's per-promise traces are not source-mapped (lib/stackTraces.ts).
+keepPromiseTracesUnformatted();
 
 const { cfg, dbPassword, registryPassword, secretEnv, dockerHost } = loadStackConfig();
 for (const key of cfg.secretKeys) {

@@ -17,6 +17,10 @@
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { keepPromiseTracesUnformatted } from "../lib/stackTraces";
+
+// As index.ts does: the SDK's per-promise traces are not source-mapped.
+keepPromiseTracesUnformatted();
 
 interface FlatRegistry {
     server?: string;

@@ -357,8 +357,12 @@ describe("updates follow the engine's rules for replacement", () => {
         expect(v2.created.map((c) => c.id)).toEqual(["other#4"]);
     });
 
-    test("a create-first replacement that never becomes healthy fails the update, keeps the old copy and records the new one; the next update deletes both at its end", async () => {
-        const engine = fakeEngine((r) => (r.inputs.image === "i:3" ? "partial" : undefined));
+    /**
+     * A create-first container `c` deployed at `i:2`, then updated to `i:3`, whose create
+     * `outcome` the stand-in engine decides; the events of the failed update are kept.
+     */
+    async function failedUpdate(outcome: "partial" | "error") {
+        const engine = fakeEngine((r) => (r.inputs.image === "i:3" ? outcome : undefined));
         const c = (image: string) => container("c", { image }, { deleteBeforeReplace: false });
         const v2 = await applyUpdate(
             emptyDeployment(capture([])),
@@ -370,9 +374,16 @@ describe("updates follow the engine's rules for replacement", () => {
             () => undefined,
             (e: Error & { deployment: Deployment }) => e,
         );
-        expect(failure?.message).toBe("c#2 not healthy");
+        if (failure === undefined) {
+            throw new Error("the update to i:3 did not fail");
+        }
+        return { engine, c, failure, failed: failure.deployment };
+    }
+
+    test("a create-first replacement that never becomes healthy fails the update, keeps the old copy and records the new one; the next update deletes both at its end", async () => {
+        const { engine, c, failure, failed } = await failedUpdate("partial");
+        expect(failure.message).toBe("c#2 not healthy");
         expect(engine.events).toEqual(["create c"]);
-        const failed = failure?.deployment as Deployment;
         expect(failed.created.map((x) => [x.id, x.initErrors])).toEqual([
             ["network#0", undefined],
             ["c#2", ["c#2 not healthy"]],
@@ -394,17 +405,7 @@ describe("updates follow the engine's rules for replacement", () => {
     });
 
     test("running the failed update again unchanged completes the unhealthy copy and deletes the old one", async () => {
-        const engine = fakeEngine((r) => (r.inputs.image === "i:3" ? "partial" : undefined));
-        const c = (image: string) => container("c", { image }, { deleteBeforeReplace: false });
-        const v2 = await applyUpdate(
-            emptyDeployment(capture([])),
-            capture([network, c("i:2")]),
-            engine.ops,
-        );
-        const failed = await applyUpdate(v2, capture([network, c("i:3")]), engine.ops).then(
-            () => v2,
-            (e: { deployment: Deployment }) => e.deployment,
-        );
+        const { engine, c, failed } = await failedUpdate("partial");
         engine.events.length = 0;
         const again = await applyUpdate(failed, capture([network, c("i:3")]), engine.ops);
         // No create, no wait: an empty update, then the healthy old copy goes.
@@ -416,19 +417,9 @@ describe("updates follow the engine's rules for replacement", () => {
     });
 
     test("a create that fails outright leaves the old copy current and nothing pending", async () => {
-        const engine = fakeEngine((r) => (r.inputs.image === "i:3" ? "error" : undefined));
-        const c = (image: string) => container("c", { image }, { deleteBeforeReplace: false });
-        const v2 = await applyUpdate(
-            emptyDeployment(capture([])),
-            capture([network, c("i:2")]),
-            engine.ops,
-        );
-        const failed = await applyUpdate(v2, capture([network, c("i:3")]), engine.ops).then(
-            () => undefined,
-            (e: { deployment: Deployment }) => e.deployment,
-        );
-        expect(failed?.created.map((x) => x.id)).toEqual(["network#0", "c#1"]);
-        expect(failed?.pendingDeletes).toEqual([]);
+        const { failed } = await failedUpdate("error");
+        expect(failed.created.map((x) => x.id)).toEqual(["network#0", "c#1"]);
+        expect(failed.pendingDeletes).toEqual([]);
     });
 
     test("a protected resource is never replaced", async () => {
