@@ -4,7 +4,18 @@ import pulumi from "@pulumi/eslint-plugin";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-    { ignores: ["node_modules/", "bin/", "coverage/", "**/*.js", "**/*.mjs", "**/*.cjs"] },
+    {
+        ignores: [
+            "node_modules/",
+            "bin/",
+            "coverage/",
+            ".stryker-tmp/",
+            "reports/",
+            "**/*.js",
+            "**/*.mjs",
+            "**/*.cjs",
+        ],
+    },
     ...tseslint.configs.recommended,
     {
         files: ["**/*.ts"],
