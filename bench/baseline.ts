@@ -11,9 +11,10 @@
  * `latest`), not derived from the build context's content; a service's image is pulled by tag, not
  * pinned by a looked-up digest.
  *
- * Like `index.ts`, it is an async function that gives the runtime a turn before each service, so
- * the ratio between the two is what components, validation and lookups cost, not how the
- * declarations are paced.
+ * Like `index.ts`, it is an async function that gives the runtime a turn before each service, and
+ * it leaves the SDK's per-promise stack traces unformatted (`lib/stackTraces.ts`), so the ratio
+ * between the two is what components, validation and lookups cost, not how the declarations are
+ * paced or what stack traces cost (docs/bench.md, "The baseline").
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";

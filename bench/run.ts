@@ -395,7 +395,12 @@ function compile(work: string): string {
         throw new CommandError(`tsc failed (exit ${r.status}):\n${r.stdout}${r.stderr}`);
     }
     fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(out, "node_modules"), "dir");
-    fs.copyFileSync(path.join(out, "bench", "baseline.js"), path.join(out, "baseline.js"));
+    // One folder up from where tsc put it: its relative imports (`../lib/…`) move with it.
+    const baseline = fs.readFileSync(path.join(out, "bench", "baseline.js"), "utf8");
+    fs.writeFileSync(
+        path.join(out, "baseline.js"),
+        baseline.replace(/require\("\.\.\//g, 'require("./'),
+    );
     console.log(`\ncompiled to JavaScript in ${Date.now() - t0} ms`);
     return out;
 }
