@@ -19,7 +19,10 @@ export interface PulumiCall {
     texts: Record<string, string | null>;
 }
 
-/** A stand-in for the Pulumi CLI: records the call, and refuses to change stack config. */
+/**
+ * A stand-in for the Pulumi CLI: records the call, and refuses to change stack config. A
+ * `pulumi preview` of a stack named in FAKE_PULUMI_FAIL_PREVIEW (space- or comma-separated) fails.
+ */
 export const FAKE_PULUMI = `#!/usr/bin/env node
 const fs = require("fs");
 const crypto = require("crypto");
@@ -38,6 +41,13 @@ const sub = argv.indexOf("config");
 if (sub >= 0 && ["set", "set-all", "rm", "rm-all", "cp", "refresh"].includes(argv[sub + 1])) {
     console.error("fake pulumi: pulumi config " + argv[sub + 1] + " would change the stack's inputs");
     process.exit(3);
+}
+// The preview job's test makes the preview of the stacks named here fail.
+const failing = (process.env.FAKE_PULUMI_FAIL_PREVIEW || "").split(/[ ,]+/).filter(Boolean);
+if (argv[0] === "preview" && failing.includes(stack)) {
+    console.log("Previewing update (" + stack + ")");
+    console.error("error: fake pulumi: the preview of stack " + stack + " failed");
+    process.exit(255);
 }
 console.log("fake pulumi " + argv.join(" "));
 `;

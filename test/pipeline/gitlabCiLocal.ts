@@ -2,7 +2,7 @@
  * Runs the real `.gitlab-ci.yml` through gitlab-ci-local (node_modules/.bin) in a scratch
  * directory, so that its state folder never lands in the working tree.
  */
-import { execFileSync, spawnSync } from "child_process";
+import { execFileSync, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -49,6 +49,37 @@ export function gitlabCiLocal(
         throw run.error;
     }
     return { status: run.status, stdout: run.stdout, stderr: run.stderr };
+}
+
+/**
+ * `gitlabCiLocal` without blocking this process: a job that talks to a server in this process (the
+ * fake GitLab of fakeGitLab.ts) needs the event loop to keep running.
+ */
+export function gitlabCiLocalAsync(
+    args: string[],
+    cwd: string,
+    timeoutMs = 60000,
+    env: NodeJS.ProcessEnv = {},
+): Promise<Run> {
+    return new Promise((resolve, reject) => {
+        const child = spawn(GITLAB_CI_LOCAL, [...args, "--no-color"], {
+            cwd,
+            env: { ...cleanEnv(), ...env },
+        });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+        child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+        const timer = setTimeout(() => child.kill("SIGTERM"), timeoutMs);
+        child.on("error", (err) => {
+            clearTimeout(timer);
+            reject(err);
+        });
+        child.on("close", (status) => {
+            clearTimeout(timer);
+            resolve({ status, stdout, stderr });
+        });
+    });
 }
 
 /**

@@ -23,9 +23,8 @@ import {
     truncateMiddle,
     truncationMarker,
 } from "../../tools/post-mr-note";
-import { parse } from "yaml";
 import { FakeGitLab } from "./fakeGitLab";
-import { CI_FILE, ROOT } from "./gitlabCiLocal";
+import { ROOT } from "./gitlabCiLocal";
 
 const TOKEN = "glpat-TESTTOKEN0123456789";
 const CI_ENV = {
@@ -258,16 +257,19 @@ describe("shareBudget", () => {
     });
 });
 
-describe(".gitlab-ci.yml", () => {
+describe("ci/preview.sh", () => {
+    // previewJob.test.ts runs the job and checks that the note of a previous push is updated.
     it("calls the tool with a key that stays the same from push to push: the job name", () => {
-        const ci = parse(fs.readFileSync(CI_FILE, "utf8")) as { preview: { script: string[] } };
-        const call = ci.preview.script
-            .join("\n")
+        const call = fs
+            .readFileSync(path.join(ROOT, "ci/preview.sh"), "utf8")
+            .replace(/\\\n\s*/g, "")
             .split("\n")
-            .filter((line) => line.includes("tools/post-mr-note.ts"));
+            .filter(
+                (line) => !line.trim().startsWith("#") && line.includes("tools/post-mr-note.ts"),
+            );
         expect(call).toHaveLength(1);
-        expect(call[0]).toContain('--title "Pulumi preview for $CI_COMMIT_SHORT_SHA"');
-        expect(call[0]).toContain('--key "$CI_JOB_NAME"');
+        expect(call[0]).toContain('--title "Pulumi preview for ${CI_COMMIT_SHORT_SHA:-HEAD}"');
+        expect(call[0]).toContain('--key "${CI_JOB_NAME:-preview}"');
     });
 });
 

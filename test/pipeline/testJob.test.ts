@@ -20,6 +20,9 @@ const SKIP = new Set([
     ".npm",
     ".pulumi-home",
     "preview",
+    // A mutation run's sandboxes and reports (npm run test:mutation), should one be under way.
+    ".stryker-tmp",
+    "reports",
 ]);
 
 let scratch: string;
