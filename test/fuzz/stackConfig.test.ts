@@ -512,21 +512,60 @@ function checkErrorShape(e: string): void {
 
 // --- valid values land in the plan -------------------------------------------------------------
 
-/** The plan as the checks below read it: inputs with secrets revealed, by logical name. */
+/**
+ * The plan as the checks below read it: inputs with secrets revealed. Resource names repeat across
+ * components (a service may be called `database` or `proxy` when nothing else takes that alias),
+ * so each resource is found under the component that owns it, never by its name alone.
+ */
 interface Plan {
     capture: Capture;
+    /** A resource the stack declares outside any service (provider, network, DB, proxy). */
     inputs: (name: string) => Record<string, unknown> | undefined;
     /** Service containers (each under a Microservice component), by service key. */
     containers: Map<string, Record<string, unknown>>;
+    /** What each service's component declares, by service key, then by resource name. */
+    services: Map<string, Map<string, Record<string, unknown>>>;
     db: Record<string, unknown> | undefined;
 }
 
+const SERVICE_TYPES = new Set(["msa:service:Microservice", "msa:swarm:SwarmService"]);
+
 function plan(capture: Capture): Plan {
-    const byName = new Map(
-        capture.resources
-            .filter((r) => r.custom)
-            .map((r) => [r.name, reveal(r.inputs) as Record<string, unknown>]),
-    );
+    const byUrn = new Map(capture.resources.map((r) => [r.urn, r]));
+    /** The component directly under the stack that a resource belongs to, if any. */
+    const owner = (r: CapturedResource): CapturedResource | undefined => {
+        let top: CapturedResource | undefined;
+        for (
+            let x = byUrn.get(r.parentUrn ?? "");
+            x !== undefined;
+            x = byUrn.get(x.parentUrn ?? "")
+        ) {
+            if (!x.custom && x.type !== "pulumi:pulumi:Stack") {
+                top = x;
+            }
+        }
+        return top;
+    };
+    const stackLevel = new Map<string, Record<string, unknown>>();
+    const services = new Map<string, Map<string, Record<string, unknown>>>();
+    let db: Record<string, unknown> | undefined;
+    for (const r of capture.resources.filter((x) => x.custom)) {
+        const inputs = reveal(r.inputs) as Record<string, unknown>;
+        const top = owner(r);
+        if (top !== undefined && SERVICE_TYPES.has(top.type)) {
+            const own = services.get(top.name) ?? new Map<string, Record<string, unknown>>();
+            own.set(r.name, inputs);
+            services.set(top.name, own);
+            continue;
+        }
+        stackLevel.set(r.name, inputs);
+        if (
+            top?.type === "msa:database:PostgresDatabase" &&
+            r.type === "docker:index/container:Container"
+        ) {
+            db = inputs;
+        }
+    }
     const containers = new Map<string, Record<string, unknown>>();
     for (const r of capture.resources) {
         if (r.type === "msa:service:Microservice") {
@@ -536,12 +575,7 @@ function plan(capture: Capture): Plan {
             containers.set(r.name, reveal(c?.inputs ?? {}) as Record<string, unknown>);
         }
     }
-    return {
-        capture,
-        inputs: (name) => byName.get(name),
-        containers,
-        db: byName.get("database-container"),
-    };
+    return { capture, inputs: (name) => stackLevel.get(name), containers, services, db };
 }
 
 const envsOf = (c: Record<string, unknown> | undefined): string[] =>
@@ -555,7 +589,8 @@ const allServices = (p: Plan) => [...p.containers.values()];
 const everyServiceEnv = (p: Plan, name: string, value: unknown) =>
     p.containers.size > 0 &&
     allServices(p).every((c) => envsOf(c).includes(`${name}=${String(value)}`));
-const remoteImage = (p: Plan, svc: string): string => String(p.inputs(`${svc}-image`)?.name);
+const remoteImage = (p: Plan, svc: string): string =>
+    String(p.services.get(svc)?.get(`${svc}-image`)?.name);
 const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
 /** The case a check runs in: its stack and its final config, as mutated and as the program read it. */
@@ -766,7 +801,7 @@ function proxyLands(p: Plan, c: Case): boolean {
         return container === undefined && (proxy === undefined || proxiedPorts(c).length === 0);
     }
     return (
-        remoteImage(p, "proxy").startsWith(`${String(proxy.image)}@`) &&
+        String(p.inputs("proxy-image")?.name).startsWith(`${String(proxy.image)}@`) &&
         container.memory === proxy.memoryMb
     );
 }
@@ -1146,6 +1181,28 @@ describe("regressions the fuzz found", () => {
             'msa:services.SERVICE_D.command[1] must not contain NUL bytes, got "\\u0000"',
         ]);
     });
+
+    test("a service may be called database when the DB is external: the checks read it as that service, not as the DB", async () => {
+        const stats: Stats = {
+            cases: 0,
+            rejected: 0,
+            valid: 0,
+            planned: 0,
+            onOpenFindings: 0,
+            singlesRejected: 0,
+            planMs: 0,
+        };
+        await expect(
+            checkCase(
+                "prod",
+                [
+                    { kind: "renameService", from: "SERVICE_D", to: "database" },
+                    { kind: "set", path: ["database", "port"], value: 1 },
+                ],
+                stats,
+            ),
+        ).resolves.toBe("planned");
+    }, 120_000);
 
     test("huge keys are cut short in messages (the known-services list echoed them whole)", () => {
         const long = "x".repeat(100);
