@@ -89,6 +89,13 @@ describe("no-unconfined-security", () => {
                 "seccomp=/etc/docker/seccomp.json",
                 "apparmor=docker-default",
                 "label=type:svirt_apache_t",
+                // disable switches SELinux off only as a label option; here it names a profile.
+                "apparmor=disable",
+                // Only the four pairs turn confinement off; their neighbours are other options.
+                "systempaths=masked",
+                "label=unconfined",
+                // The key is the whole name before = or :.
+                "my_seccomp=unconfined",
             ],
         });
         expect(await messages("no-unconfined-security", c)).toEqual([]);
@@ -136,6 +143,8 @@ describe("no-docker-socket-mount: runtime sockets and the host's filesystem", ()
         ["/proc/1/root", "the host's filesystem through /proc/<pid>/root"],
         ["/proc/self/root/etc", "the host's filesystem through /proc/<pid>/root"],
         ["/proc", "the host's filesystem through /proc/<pid>/root"],
+        ["/proc/4242/root", "the host's filesystem through /proc/<pid>/root"],
+        ["/proc/1", "the host's filesystem through /proc/<pid>/root"],
         // Normalised before it is judged, named as written.
         ["/var//run/./docker.sock", "the Docker socket /var/run/docker.sock"],
         ["/srv/../var/run/docker.sock", "the Docker socket /var/run/docker.sock"],
@@ -146,12 +155,19 @@ describe("no-docker-socket-mount: runtime sockets and the host's filesystem", ()
             exposes(source, what),
         ]);
     });
-    test.each(["/srv/app", "/runner/data", "/var/running", "/var/lib/app", "relative/docker.sock"])(
-        "%s passes",
-        async (source) => {
-            expect(await messages("no-docker-socket-mount", bind(source))).toEqual([]);
-        },
-    );
+    test.each([
+        "/srv/app",
+        "/runner/data",
+        "/var/running",
+        "/var/lib/app",
+        "relative/docker.sock",
+        // /proc itself, a process's directory and its root are the host; one file about a
+        // process, or a folder that is only named proc, are not.
+        "/proc/1/status",
+        "/srv/proc/1",
+    ])("%s passes", async (source) => {
+        expect(await messages("no-docker-socket-mount", bind(source))).toEqual([]);
+    });
 
     test("a volume mount with bind options is a bind mount by another name", async () => {
         const c = container("c", {
@@ -196,6 +212,49 @@ describe("no-docker-socket-mount: runtime sockets and the host's filesystem", ()
             'Volume "data" binds /var/run from the host (driverOpts o=bind), which exposes the Docker socket /var/run/docker.sock and with it the host; remove the bind options (o, device) or the volume',
         ]);
         expect(await messages("no-docker-socket-mount", volume("/srv/data"))).toEqual([]);
+    });
+
+    test("a mount whose type is unknown in a preview is skipped", async () => {
+        const c = container("c", {
+            mounts: [
+                {
+                    type: UNKNOWN,
+                    target: "/x",
+                    volumeOptions: {
+                        driverOptions: { type: "none", o: "bind", device: "/var/run" },
+                    },
+                },
+            ],
+        });
+        expect(await messages("no-docker-socket-mount", c)).toEqual([]);
+    });
+
+    test("bind options are read as written by hand: rbind alone, spaces; no o=bind is no bind", async () => {
+        const volume = (driverOpts: Record<string, string>) =>
+            resource(TYPES.volume, "data", {
+                name: "data",
+                driver: "local",
+                driverOpts,
+                labels: labels("orders"),
+            });
+        const violation =
+            'Volume "data" binds /var/run from the host (driverOpts o=bind), which exposes the Docker socket /var/run/docker.sock and with it the host; remove the bind options (o, device) or the volume';
+        for (const o of ["rbind", "ro, bind"]) {
+            expect(
+                await messages(
+                    "no-docker-socket-mount",
+                    volume({ type: "none", o, device: "/var/run" }),
+                ),
+            ).toEqual([violation]);
+        }
+        // A tmpfs's device is only a name, and without o=bind nothing of the host is mounted.
+        const unbound: Record<string, string>[] = [
+            { type: "tmpfs", o: "size=64m", device: "/var/run" },
+            { type: "none", device: "/var/run" },
+        ];
+        for (const driverOpts of unbound) {
+            expect(await messages("no-docker-socket-mount", volume(driverOpts))).toEqual([]);
+        }
     });
 
     test("a service mounting the socket, directly or through a volume, violates", async () => {
@@ -283,6 +342,16 @@ describe("db-port-private: the host network", () => {
         ).toEqual([]);
         expect(await messages("db-port-private", db({}))).toEqual([]);
     });
+    test("a service that is not the database publishes its port through the swarm freely", async () => {
+        const web = service(
+            "web",
+            {},
+            {
+                endpointSpec: { ports: [{ targetPort: 8080, publishedPort: 80 }] },
+            },
+        );
+        expect(await messages("db-port-private", web)).toEqual([]);
+    });
 });
 
 describe("db-healthcheck: a healthcheck that does not probe", () => {
@@ -295,6 +364,12 @@ describe("db-healthcheck: a healthcheck that does not probe", () => {
         [["CMD", "sh", "-c", "exit 0"]],
         [["CMD", "curl", "-f", "http://localhost:8080/health"]],
         [["pg_isready"]],
+        // Named as an argument, not run.
+        [["CMD", "echo", "pg_isready"]],
+        // Docker runs CMD and CMD-SHELL tests only; it ignores any other kind.
+        [["cmd", "pg_isready"]],
+        // A script that gets pg_isready as an argument is not known to run it.
+        [["CMD", "sh", "/healthcheck.sh", "pg_isready"]],
     ])("%j violates", async (tests) => {
         expect(await messages("db-healthcheck", check(tests))).toEqual([
             `Container "database-container" is the database but its healthcheck ${JSON.stringify(tests.join(" "))} does not probe Postgres; run pg_isready (or psql) in it, as the PostgresDatabase component does`,
@@ -306,6 +381,11 @@ describe("db-healthcheck: a healthcheck that does not probe", () => {
         [["CMD", "psql", "-c", "select 1"]],
         [["CMD-SHELL", "pg_isready -U postgres -d app"]],
         [["CMD", "sh", "-c", "pg_isready && psql -c 'select 1'"]],
+        [["CMD-SHELL", "pg_isready", "-q"]],
+        [["CMD", "sh", "-c", "pg_isready", "-q"]],
+        [["CMD-SHELL", "pg_isready"]],
+        [["CMD-SHELL", "timeout 5 pg_isready -U postgres"]],
+        [["CMD-SHELL", "/usr/lib/postgresql/14/bin/pg_isready -q"]],
     ])("%j passes", async (tests) => {
         expect(await messages("db-healthcheck", check(tests))).toEqual([]);
     });

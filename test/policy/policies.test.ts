@@ -5,8 +5,19 @@
  * switch and secret env have their own files.
  */
 import * as docker from "@pulumi/docker";
+import type { StackValidationPolicy } from "@pulumi/policy";
 import type { CapturedResource } from "../../capture/types";
-import { checkResource, secretPaths, validationArgs } from "../../policy/offline";
+import {
+    checkCapture,
+    checkResource,
+    checkResources,
+    formatViolation,
+    isMandatory,
+    secretPaths,
+    stackResources,
+    validationArgs,
+    type Violation,
+} from "../../policy/offline";
 import {
     DockerProvider,
     isPrivateAddress,
@@ -23,6 +34,7 @@ import {
     nonProductionNetwork,
     resource,
     secret,
+    UNKNOWN,
 } from "./resources";
 
 test("the pack: names and enforcement levels", () => {
@@ -79,6 +91,12 @@ describe("no-added-capabilities", () => {
     test("allow-listed capabilities (with or without CAP_) pass", async () => {
         const c = container("caps", { capabilities: { adds: ["CAP_CHOWN", "net_bind_service"] } });
         expect(await messages("no-added-capabilities", c)).toEqual([]);
+    });
+    test("an entry that is not a string (a hand-made plan) is skipped, the rest still judged", async () => {
+        const c = container("caps", { capabilities: { adds: [7, "SYS_ADMIN"] } });
+        expect(await messages("no-added-capabilities", c)).toEqual([
+            'Container "caps" adds capabilities SYS_ADMIN beyond the allow-list (CHOWN, DAC_OVERRIDE, FOWNER, KILL, NET_BIND_SERVICE, SETGID, SETUID); remove them from capabilities.adds',
+        ]);
     });
 });
 
@@ -165,6 +183,12 @@ describe("db-port-private", () => {
     test.each(["0.0.0.0", "8.8.8.8", "172.32.0.1", "192.169.0.1"])("%s violates", async (ip) => {
         expect(await messages("db-port-private", dbContainer({ ports: published(ip) }))).toEqual([
             `Container "database-container" publishes the database port 15432 on ${ip}, reachable from outside the host; set msa:database.bindAddress to 127.0.0.1 or a private address (or set msa:database.publicBindOverride: true on purpose)`,
+        ]);
+    });
+    test("an empty address is every interface; without a host port Docker picks one", async () => {
+        const ports = [{ internal: 5432, ip: "", protocol: "tcp" }];
+        expect(await messages("db-port-private", dbContainer({ ports }))).toEqual([
+            'Container "database-container" publishes the database port 5432 on 0.0.0.0, reachable from outside the host; set msa:database.bindAddress to 127.0.0.1 or a private address (or set msa:database.publicBindOverride: true on purpose)',
         ]);
     });
     test("no address means every interface, and violates", async () => {
@@ -270,6 +294,28 @@ describe("passwords-are-secrets (as under the CLI: props unwrapped, secretness u
     test("the password only in its own env entry passes", async () => {
         expect(await online(dbContainer())).toEqual([]);
     });
+    test("a password of 4 characters or more is looked for; a shorter one would match anything", async () => {
+        const db = (pw: string) =>
+            dbContainer({
+                envs: ["POSTGRES_USER=postgres", `POSTGRES_PASSWORD=${pw}`],
+                labels: [...labels("database"), { label: "debug", value: "pw=abcd" }],
+            });
+        expect(await online(db("abcd"))).toEqual([
+            'Container "database-container" copies the DB password (POSTGRES_PASSWORD) into labels[4].value in plain text; keep it only in envs[1], as a secret',
+        ]);
+        expect(await online(db("abc"))).toEqual([]);
+    });
+    test("the provider's JSON-encoded registryAuth is the password's own field", async () => {
+        const auth = [{ address: "registry.example", username: "deploy", password: "glpat-xyz" }];
+        const provider = resource(TYPES.provider, "gitlab-provider", {
+            registryAuth: JSON.stringify(auth),
+        });
+        expect(await online(provider)).toEqual([]);
+        provider.inputs.host = "ssh://deploy:glpat-xyz@app-host";
+        expect(await online(provider)).toEqual([
+            'Provider "gitlab-provider" copies the registry password into host in plain text; keep it only in registryAuth[0].password, as a secret',
+        ]);
+    });
 });
 
 describe("db-healthcheck", () => {
@@ -323,6 +369,30 @@ describe("prod-data-volume-protected", () => {
             `Volume "database-volume" holds the prod database's data but lacks retainOnDelete; set msa:protect: true in the stack file`,
         ]);
     });
+    test("an unprotected volume names protect alone when it is retained", async () => {
+        expect(await messages("prod-data-volume-protected", volume(true, false, true))).toEqual([
+            `Volume "database-volume" holds the prod database's data but lacks protect; set msa:protect: true in the stack file`,
+        ]);
+    });
+    test("under the CLI, which does not pass retainOnDelete, protect alone passes", async () => {
+        const p = POLICIES.find((x) => x.name === "prod-data-volume-protected");
+        const args = validationArgs(volume(true, true, false));
+        delete args.retainOnDelete;
+        const out: string[] = [];
+        for (const validate of p === undefined ? [] : resourceValidations(p)) {
+            await validate(args, (m) => out.push(m));
+        }
+        expect(out).toEqual([]);
+    });
+    test("only the database's volume is this policy's business", async () => {
+        const other = resource(
+            TYPES.volume,
+            "proxy-volume",
+            { name: "msa-prod-certs", driver: "local", labels: labels("proxy", { env: "prod" }) },
+            { stack: "prod" },
+        );
+        expect(await messages("prod-data-volume-protected", other)).toEqual([]);
+    });
     test("protected and retained passes; a non-production stack needs neither", async () => {
         expect(await messages("prod-data-volume-protected", volume(true, true, true))).toEqual([]);
         expect(await messages("prod-data-volume-protected", volume(false, false, false))).toEqual(
@@ -355,6 +425,35 @@ describe("stack-labels (advisory)", () => {
         });
         expect(await messages("stack-labels", net)).toEqual([]);
     });
+    test("labels written as a plain map count as well", async () => {
+        const net = resource(TYPES.network, "network-network", {
+            name: "net",
+            labels: { "msa.project": "msa", "msa.stack": "dev", "msa.environment": "dev" },
+        });
+        expect(await messages("stack-labels", net)).toEqual([]);
+    });
+    test("a label without a value counts as missing", async () => {
+        const net = resource(TYPES.network, "network-network", {
+            name: "net",
+            labels: [
+                { label: "msa.project" },
+                { label: "msa.stack", value: "dev" },
+                { label: "msa.environment", value: "dev" },
+            ],
+        });
+        expect(await messages("stack-labels", net)).toEqual([
+            'Network "network-network" lacks the labels msa.project; give it stackLabels(cfg, <component>) from config/naming.ts',
+        ]);
+    });
+    test("a label entry unknown in a preview, or null in a hand-made plan, is skipped", async () => {
+        const net = (first: unknown) =>
+            resource(TYPES.network, "network-network", {
+                name: "net",
+                labels: [first, ...labels("network")],
+            });
+        expect(await messages("stack-labels", net(UNKNOWN))).toEqual([]);
+        expect(await messages("stack-labels", net(null))).toEqual([]);
+    });
 });
 
 describe("memory-limits (advisory)", () => {
@@ -378,10 +477,45 @@ describe("memory-limits (advisory)", () => {
             'Container "proxy-container" has no memory limit; set msa:proxy.memoryMb',
         ]);
     });
+    test("a container of no service (a hand-written one, unlabelled) gets the key's pattern", async () => {
+        const extra = container("extra", { memory: undefined, labels: [] });
+        expect(await messages("memory-limits", extra)).toEqual([
+            'Container "extra" has no memory limit; set msa:services.<key>.memoryMb',
+        ]);
+    });
     test("a container with a limit passes", async () => {
         expect(
             await messages("memory-limits", container("orders-container", { memory: 512 })),
         ).toEqual([]);
+    });
+});
+
+describe("values unknown in a preview", () => {
+    test("an unknown image does not hide a restart policy of no", async () => {
+        expect(
+            await messages("restart-policy", container("a", { restart: "no", image: UNKNOWN })),
+        ).toEqual([
+            'Container "a" has restart policy "no"; set msa:services.<key>.restart to always, unless-stopped or on-failure',
+        ]);
+    });
+    test("a healthcheck whose test is unknown is skipped, not reported missing", async () => {
+        const db = dbContainer({ healthcheck: { tests: UNKNOWN, interval: "1s" } });
+        expect(await messages("db-healthcheck", db)).toEqual([]);
+    });
+    test("a healthcheck with one unknown argument is skipped, not judged on the rest", async () => {
+        const db = dbContainer({ healthcheck: { tests: ["CMD-SHELL", UNKNOWN] } });
+        expect(await messages("db-healthcheck", db)).toEqual([]);
+    });
+    test("a label whose value is unknown is not reported missing", async () => {
+        const net = resource(TYPES.network, "network-network", {
+            name: "net",
+            labels: [
+                { label: "msa.project", value: UNKNOWN },
+                { label: "msa.stack", value: "dev" },
+                { label: "msa.environment", value: "dev" },
+            ],
+        });
+        expect(await messages("stack-labels", net)).toEqual([]);
     });
 });
 
@@ -421,4 +555,233 @@ test("docker's classes carry the captured type tokens; the provider needs Docker
     expect(token(docker.Provider)).toBe("docker");
     expect(args.isType(docker.Provider)).toBe(false);
     expect(args.isType(DockerProvider)).toBe(true);
+});
+
+describe("the offline runner", () => {
+    const privileged = container("evil", { privileged: true });
+    const noPrivileged = () => {
+        const p = POLICIES.find((x) => x.name === "no-privileged-containers");
+        if (p === undefined) {
+            throw new Error("no no-privileged-containers");
+        }
+        return p;
+    };
+    const stackPolicy = (validateStack: StackValidationPolicy["validateStack"]) => ({
+        name: "stack-check",
+        description: "a stack check",
+        enforcementLevel: "advisory" as const,
+        validateStack,
+    });
+    test("checkCapture runs the whole pack over a capture's resources", async () => {
+        expect(await checkCapture({ resources: [privileged] })).toEqual([
+            {
+                policy: "no-privileged-containers",
+                enforcementLevel: "mandatory",
+                resource: "evil",
+                type: TYPES.container,
+                message:
+                    'Container "evil" runs privileged, which hands it the host; remove privileged: true',
+            },
+        ]);
+    });
+    test("a disabled policy does not run", async () => {
+        const disabled = { ...noPrivileged(), enforcementLevel: "disabled" as const };
+        expect(await checkResources([privileged], [disabled])).toEqual([]);
+    });
+    test("a policy without a level is advisory, as under the CLI", async () => {
+        const unlevelled = { ...noPrivileged(), enforcementLevel: undefined };
+        expect((await checkResources([privileged], [unlevelled])).map(formatViolation)).toEqual([
+            '[advisory] no-privileged-containers: Container "evil" runs privileged, which hands it the host; remove privileged: true',
+        ]);
+    });
+    test("a stack violation without a resource names none", async () => {
+        const policy = stackPolicy((_args, report) => report("the stack as a whole"));
+        expect(await checkResources([privileged], [policy])).toEqual([
+            {
+                policy: "stack-check",
+                enforcementLevel: "advisory",
+                resource: "",
+                type: "",
+                message: "the stack as a whole",
+            },
+        ]);
+    });
+    test("a stack validation that calls notApplicable reports nothing", async () => {
+        const policy = stackPolicy((args, report) => {
+            args.notApplicable("not here");
+            report("reached");
+        });
+        expect(await checkResources([privileged], [policy])).toEqual([]);
+    });
+    test("a value unknown in a preview, read by a policy, is an advisory that it could not run", async () => {
+        const readsImage = {
+            name: "reads-image",
+            description: "reads the image",
+            enforcementLevel: "mandatory" as const,
+            validateResource: (args: { props: Record<string, unknown> }) => {
+                void String(args.props.image);
+            },
+        };
+        const unknownImage = container("orders", { image: UNKNOWN });
+        expect(await checkResources([unknownImage], [readsImage as never])).toEqual([
+            {
+                policy: "reads-image",
+                enforcementLevel: "mandatory",
+                resource: "orders",
+                type: TYPES.container,
+                message:
+                    "can't run policy 'reads-image' during preview: string value at .image can't be known during preview",
+            },
+        ]);
+        const readsStack = stackPolicy((args) => {
+            void String(args.resources[0]?.props.image);
+        });
+        expect(await checkResources([unknownImage], [readsStack])).toEqual([
+            {
+                policy: "stack-check",
+                enforcementLevel: "advisory",
+                resource: "",
+                type: "",
+                message:
+                    "can't run policy 'stack-check' during preview: string value at .image can't be known during preview",
+            },
+        ]);
+    });
+    test("a policy that fails for any other reason fails the run", async () => {
+        const broken = stackPolicy(() => {
+            throw new Error("a bug in the policy");
+        });
+        await expect(checkResources([privileged], [broken])).rejects.toThrow("a bug in the policy");
+    });
+    test("violations come out in resource order, then the pack's; the stack's own last", async () => {
+        const a = container("a", { privileged: true, restart: "no" });
+        const b = container("b", { privileged: true });
+        const stack = stackPolicy((_args, report) => {
+            report("about the whole stack");
+            report("about b", b.urn);
+        });
+        const restart = POLICIES.find((x) => x.name === "restart-policy");
+        const found = await checkResources([a, b], [stack, noPrivileged(), restart ?? stack]);
+        expect(found.map((v) => `${v.resource}: ${v.policy}`)).toEqual([
+            "a: no-privileged-containers",
+            "a: restart-policy",
+            "b: stack-check",
+            "b: no-privileged-containers",
+            ": stack-check",
+        ]);
+        expect(found.filter((v) => v.policy === "stack-check").map((v) => v.message)).toEqual([
+            "about b",
+            "about the whole stack",
+        ]);
+    });
+    test("a lone validation attached to another type is skipped, as the CLI skips it", async () => {
+        const attached = (type: string | undefined) => {
+            const validate = (_args: unknown, report: (m: string) => void) => report("ran");
+            return {
+                name: "attached",
+                description: "a validation attached to a type",
+                enforcementLevel: "advisory" as const,
+                validateResource: Object.assign(validate, { __pulumiType: type }),
+            };
+        };
+        const run = async (type: string | undefined) =>
+            (await checkResources([privileged], [attached(type)])).map((v) => v.message);
+        expect(await run(TYPES.volume)).toEqual([]);
+        expect(await run(TYPES.container)).toEqual(["ran"]);
+        expect(await run(undefined)).toEqual(["ran"]);
+        expect(await run("")).toEqual(["ran"]);
+    });
+    test("formatViolation: level, policy, message on one line", () => {
+        const v: Violation = {
+            policy: "restart-policy",
+            enforcementLevel: "mandatory",
+            resource: "a",
+            type: TYPES.container,
+            message: 'Container "a" has restart policy "no"',
+        };
+        expect(formatViolation(v)).toBe(
+            '[mandatory] restart-policy: Container "a" has restart policy "no"',
+        );
+    });
+    test("mandatory and remediate fail a run; advisory and disabled do not", () => {
+        const at = (enforcementLevel: Violation["enforcementLevel"]) =>
+            isMandatory({ policy: "p", enforcementLevel, resource: "", type: "", message: "" });
+        expect([at("mandatory"), at("remediate"), at("advisory"), at("disabled")]).toEqual([
+            true,
+            true,
+            false,
+            false,
+        ]);
+    });
+    test("isType falls back to a class's isInstance when it has no type token, as the CLI does", () => {
+        const args = validationArgs(container("orders-container"));
+        const byInstance = (answer: (o: { __pulumiType?: string }) => unknown) =>
+            args.isType({ isInstance: answer } as never);
+        expect(byInstance((o) => o.__pulumiType === TYPES.container)).toBe(true);
+        expect(byInstance((o) => o.__pulumiType === TYPES.volume)).toBe(false);
+        expect(byInstance(() => 1)).toBe(false);
+        expect(args.isType({} as never)).toBe(false);
+        // An empty token is no token.
+        const emptyToken = {
+            __pulumiType: "",
+            isInstance: (o: { __pulumiType?: string }) => o.__pulumiType === TYPES.container,
+        };
+        expect(args.isType(emptyToken as never)).toBe(true);
+    });
+    test("a resource's parent reaches the policies: opts.parent, and parent in a stack", () => {
+        const parent = resource("msa:service:Microservice", "orders", {});
+        const child = { ...container("orders-container"), parentUrn: parent.urn };
+        expect(validationArgs(child).opts.parent).toBe(parent.urn);
+        expect(validationArgs(parent).opts.parent).toBeUndefined();
+        const [p, c] = stackResources([parent, child]);
+        expect(c?.parent).toBe(p);
+        expect(p?.parent).toBeUndefined();
+    });
+    test("the arguments are shaped like the CLI's: options, an empty config, no dependencies", async () => {
+        const parent = resource("msa:service:Microservice", "orders", {});
+        const child = { ...container("orders-container"), parentUrn: parent.urn, protect: true };
+        const opts = {
+            protect: true,
+            ignoreChanges: [],
+            aliases: [],
+            customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
+            additionalSecretOutputs: [],
+            parent: parent.urn,
+        };
+        const args = validationArgs(child);
+        expect(args.opts).toEqual(opts);
+        expect(args.getConfig()).toEqual({});
+        const [, c] = stackResources([parent, child]);
+        expect(c?.opts).toEqual(opts);
+        expect(c?.dependencies).toEqual([]);
+        expect(c?.propertyDependencies).toEqual({});
+        const config = stackPolicy((stackArgs, report) =>
+            report(JSON.stringify(stackArgs.getConfig())),
+        );
+        expect((await checkResources([child], [config])).map((v) => v.message)).toEqual(["{}"]);
+    });
+    test("a stack validation's resources answer isType/asType like the CLI's", () => {
+        const [c] = stackResources([container("orders-container")]);
+        expect(c?.isType(docker.Container)).toBe(true);
+        expect(c?.asType(docker.Container)?.restart).toBe("always");
+        expect(c?.isType(docker.Volume)).toBe(false);
+        expect(c?.asType(docker.Volume)).toBeUndefined();
+    });
+});
+
+test("policy/index.ts hands the pack to PolicyPack as msa-guardrails", () => {
+    const PolicyPack = jest.fn();
+    jest.isolateModules(() => {
+        jest.doMock("@pulumi/policy", () => ({
+            ...jest.requireActual<object>("@pulumi/policy"),
+            PolicyPack,
+        }));
+        // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded for its side effect, under the mock
+        require("../../policy/index");
+    });
+    jest.dontMock("@pulumi/policy");
+    expect(PolicyPack).toHaveBeenCalledTimes(1);
+    const [name, args] = PolicyPack.mock.calls[0] as [string, { policies: { name: string }[] }];
+    expect(name).toBe("msa-guardrails");
+    expect(args.policies.map((p) => p.name)).toEqual(POLICIES.map((p) => p.name));
 });

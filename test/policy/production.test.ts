@@ -84,6 +84,14 @@ describe("where the production rules apply", () => {
             await messages("prod-images-pinned", moving("dev", { "msa.production": "False" })),
         ).toEqual([violation]);
     });
+    test("only a label named by a string opts out: a hand-made plan's list-valued name does not", async () => {
+        const c = resource(TYPES.container, "web", {
+            name: "web",
+            image: "nginx:latest",
+            labels: [...labels("web"), { label: ["msa.production"], value: "false" }],
+        });
+        expect(await messages("prod-images-pinned", c)).toEqual([violation]);
+    });
     test("images go by the stack: one labelled resource without the opt-out puts it back under the rules", async () => {
         const remote = resource(TYPES.remoteImage, "orders-image", {
             name: `registry.example/g/p/orders:latest@${DIGEST}`,
@@ -94,6 +102,17 @@ describe("where the production rules apply", () => {
             await messages("prod-images-pinned", [nonProductionNetwork(), handWritten, remote]),
         ).toEqual([
             `RemoteImage "orders-image" pulls registry.example/g/p/orders:latest@${DIGEST}, whose tag latest moves in prod, so the next deploy may run another image; set the service's tag (msa:services.<key>.tag) to a release tag`,
+        ]);
+    });
+    test("in a non-production stack, a container whose own labels do not opt out is checked", async () => {
+        // Labelled without msa.stack, so the stack's verdict does not count it; its own labels do.
+        const own = resource(TYPES.container, "web", {
+            name: "web",
+            image: "nginx:latest",
+            labels: [{ label: "msa.component", value: "web" }],
+        });
+        expect(await messages("prod-images-pinned", [nonProductionNetwork(), own])).toEqual([
+            violation,
         ]);
     });
     test("the data volume of a stack without msa.production must be protected", async () => {
@@ -144,6 +163,31 @@ describe("prod-images-pinned: what pinned means", () => {
         expect(
             await messages("prod-images-pinned", remote(`registry.example/g/p/o:v2.0.1@${DIGEST}`)),
         ).toEqual([]);
+    });
+    test("an invalid reference cannot be pinned: pulled, built or run by a service", async () => {
+        const invalid = (ref: string) =>
+            `which is not a valid image reference ("${ref}" is not a valid image path component (lower-case letters, digits and . _ -)), in prod; set it to <repo>:<version>@sha256:<digest>`;
+        const remote = resource(TYPES.remoteImage, "orders-image", {
+            name: `registry.example/g/p/Orders:1.0.0@${DIGEST}`,
+        });
+        expect(await messages("prod-images-pinned", remote)).toEqual([
+            `RemoteImage "orders-image" pulls registry.example/g/p/Orders:1.0.0@${DIGEST}, ${invalid("Orders")}`,
+        ]);
+        const built = resource(TYPES.image, "database-image", {
+            imageName: "registry.example/g/p/DB:src-0b7e1c2d3f4a",
+        });
+        expect(await messages("prod-images-pinned", built)).toEqual([
+            `Image "database-image" builds registry.example/g/p/DB:src-0b7e1c2d3f4a, ${invalid("DB")}`,
+        ]);
+        const svc = service("web", { image: `registry.example/g/p/Web:1.4.2@${DIGEST}` });
+        expect(await messages("prod-images-pinned", svc)).toEqual([
+            `Service "web" runs registry.example/g/p/Web:1.4.2@${DIGEST}, ${invalid("Web")}`,
+        ]);
+    });
+    test("a service whose image is unknown in a preview is skipped", async () => {
+        expect(await messages("prod-images-pinned", service("web", { image: UNKNOWN }))).toEqual(
+            [],
+        );
     });
     test("a RemoteImage whose name is unknown in a preview is skipped", async () => {
         const remote = resource(TYPES.remoteImage, "orders-image", { name: UNKNOWN });

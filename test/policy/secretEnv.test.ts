@@ -6,7 +6,7 @@
 import type { CapturedResource } from "../../capture/types";
 import { validationArgs } from "../../policy/offline";
 import { POLICIES, resourceValidations, TYPES } from "../../policy/policies";
-import { container, dbContainer, messages, resource, secret, service } from "./resources";
+import { container, dbContainer, messages, resource, secret, service, UNKNOWN } from "./resources";
 
 const POLICY = "passwords-are-secrets";
 
@@ -64,6 +64,20 @@ describe("container env", () => {
         const c = container("orders-container", { envs: ["[secret]", "DB_HOST=db"] });
         expect(await messages(POLICY, c)).toEqual([]);
     });
+    test("a saved plan's redacted values count as secrets: service env, registry passwords", async () => {
+        const s = service(
+            "orders",
+            { env: { API_TOKEN: "[secret]" } },
+            {
+                auth: {
+                    serverAddress: "registry.example",
+                    username: "deploy",
+                    password: "[secret]",
+                },
+            },
+        );
+        expect(await messages(POLICY, s)).toEqual([]);
+    });
 });
 
 describe("swarm services", () => {
@@ -97,6 +111,26 @@ describe("swarm services", () => {
             },
         );
         expect(await messages(POLICY, s)).toEqual([]);
+    });
+    test("an env value unknown in a preview is skipped; a plain one beside it still violates", async () => {
+        const s = service("orders", { env: { API_KEY: UNKNOWN, API_TOKEN: "t0k3n" } });
+        expect(await messages(POLICY, s)).toEqual([
+            `Service "orders" gets the secret-looking env API_TOKEN (taskSpec.containerSpec.env.API_TOKEN) as plain text; pass it as a secret (pulumi config set --secret --path 'msa:secretEnv.orders.API_TOKEN')`,
+        ]);
+    });
+});
+
+describe("the provider's registryAuth as the engine passes it (JSON-encoded)", () => {
+    test("a plain password in the encoded list violates; text that is not JSON has none", async () => {
+        const auth = [{ address: "registry.example", username: "deploy", password: "glpat-xyz" }];
+        const encoded = resource(TYPES.provider, "gitlab-provider", {
+            registryAuth: JSON.stringify(auth),
+        });
+        expect(await messages(POLICY, encoded)).toEqual([
+            'Provider "gitlab-provider" gets the registry password (registryAuth[0].password) as plain text; pass it as a secret (pulumi.secret / config set --secret)',
+        ]);
+        const garbled = resource(TYPES.provider, "gitlab-provider", { registryAuth: "[{" });
+        expect(await messages(POLICY, garbled)).toEqual([]);
     });
 });
 
