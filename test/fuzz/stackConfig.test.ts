@@ -1007,6 +1007,16 @@ interface Stats {
     planMs: number;
 }
 
+const newStats = (): Stats => ({
+    cases: 0,
+    rejected: 0,
+    valid: 0,
+    planned: 0,
+    onOpenFindings: 0,
+    singlesRejected: 0,
+    planMs: 0,
+});
+
 /**
  * One case: each mutation on its own and all together are validated; a rejection names the key
  * it mutated; a valid case is planned, and every mutated value is in the plan's inputs.
@@ -1057,15 +1067,7 @@ describe(`config fuzzing (${RUNS} cases, seed ${SEED}; replay: FUZZ_SEED=${SEED}
     afterAll(() => restoreLoader());
 
     test("every mutated config is rejected naming the mutated key, or planned with every mutated value in place", async () => {
-        const stats: Stats = {
-            cases: 0,
-            rejected: 0,
-            valid: 0,
-            planned: 0,
-            onOpenFindings: 0,
-            singlesRejected: 0,
-            planMs: 0,
-        };
+        const stats = newStats();
         const open = new Map(OPEN_FINDINGS.map((f) => [f, 0]));
         const started = Date.now();
         await fc.assert(
@@ -1183,15 +1185,6 @@ describe("regressions the fuzz found", () => {
     });
 
     test("a service may be called database when the DB is external: the checks read it as that service, not as the DB", async () => {
-        const stats: Stats = {
-            cases: 0,
-            rejected: 0,
-            valid: 0,
-            planned: 0,
-            onOpenFindings: 0,
-            singlesRejected: 0,
-            planMs: 0,
-        };
         await expect(
             checkCase(
                 "prod",
@@ -1199,7 +1192,7 @@ describe("regressions the fuzz found", () => {
                     { kind: "renameService", from: "SERVICE_D", to: "database" },
                     { kind: "set", path: ["database", "port"], value: 1 },
                 ],
-                stats,
+                newStats(),
             ),
         ).resolves.toBe("planned");
     }, 120_000);
