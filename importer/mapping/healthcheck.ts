@@ -20,27 +20,7 @@ export function dbHealthcheck(ctx: MapContext, key: string, svc: Obj): void {
         return;
     }
     const hc = asObj(svc.healthcheck);
-    const out: Obj = {};
-    for (const [from, to] of [
-        ["interval", "interval"],
-        ["timeout", "timeout"],
-        ["start_period", "startPeriod"],
-    ] as const) {
-        const v = hc[from];
-        if (v === undefined) {
-            continue;
-        }
-        if (typeof v === "string" && /^([0-9]+(ms|s|m|h))+$/.test(v)) {
-            out[to] = v;
-        } else {
-            ctx.finding(
-                "unmapped",
-                ctx.origin([...base, from]),
-                pathText([...base, from]),
-                `${JSON.stringify(v)} is not a duration like 1s, 500ms or 1m30s`,
-            );
-        }
-    }
+    const out: Obj = healthcheckDurations(ctx, base, hc);
     if (typeof hc.retries === "number" && Number.isInteger(hc.retries)) {
         out.retries = hc.retries;
     } else if (hc.retries !== undefined) {
@@ -62,6 +42,36 @@ export function dbHealthcheck(ctx: MapContext, key: string, svc: Obj): void {
     if (Object.keys(out).length > 0) {
         ctx.setStack("database.healthcheck", out, ctx.origin(base));
     }
+}
+
+/**
+ * Compose's healthcheck durations (`interval`, `timeout`, `start_period`) in the stack's names, for
+ * the database and the services alike; a value that is not a duration is reported (`note` says
+ * what then applies) and left out.
+ */
+export function healthcheckDurations(ctx: MapContext, base: Path, hc: Obj, note = ""): Obj {
+    const out: Obj = {};
+    for (const [from, to] of [
+        ["interval", "interval"],
+        ["timeout", "timeout"],
+        ["start_period", "startPeriod"],
+    ] as const) {
+        const v = hc[from];
+        if (v === undefined) {
+            continue;
+        }
+        if (typeof v === "string" && /^([0-9]+(ms|s|m|h))+$/.test(v)) {
+            out[to] = v;
+        } else {
+            ctx.finding(
+                "unmapped",
+                ctx.origin([...base, from]),
+                pathText([...base, from]),
+                `${JSON.stringify(v)} is not a duration like 1s, 500ms or 1m30s${note}`,
+            );
+        }
+    }
+    return out;
 }
 
 /** Reported once the database's user and name are known: ours checks over TCP, on purpose. */

@@ -9,6 +9,7 @@ import { carriesCredentials } from "../../lib/secretNames";
 import type { Path } from "../compose";
 import { pathText } from "../compose";
 import { mapServiceEnv } from "./env";
+import { healthcheckDurations } from "./healthcheck";
 import { serviceImage } from "./images";
 import type { FindingKind } from "../report";
 import { asObj, MapContext, Obj } from "./context";
@@ -370,27 +371,10 @@ function serviceHealthcheck(ctx: MapContext, key: string, svc: Obj): Obj | undef
         );
         return undefined;
     }
-    const out: Obj = { command };
-    for (const [from, to] of [
-        ["interval", "interval"],
-        ["timeout", "timeout"],
-        ["start_period", "startPeriod"],
-    ] as const) {
-        const v = hc[from];
-        if (v === undefined) {
-            continue;
-        }
-        if (typeof v === "string" && /^([0-9]+(ms|s|m|h))+$/.test(v)) {
-            out[to] = v;
-        } else {
-            ctx.finding(
-                "unmapped",
-                ctx.origin([...base, from]),
-                pathText([...base, from]),
-                `${JSON.stringify(v)} is not a duration like 1s, 500ms or 1m30s; the stack's default applies`,
-            );
-        }
-    }
+    const out: Obj = {
+        command,
+        ...healthcheckDurations(ctx, base, hc, "; the stack's default applies"),
+    };
     if (typeof hc.retries === "number" && Number.isInteger(hc.retries)) {
         out.retries = hc.retries;
     }
