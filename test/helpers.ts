@@ -1,8 +1,9 @@
 /** Shared test helpers: the real stack files' config, and lookups into a capture. */
+import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
-import type { Capture, CapturedResource } from "../capture";
+import type { Capture, CapturedResource, MockHooks } from "../capture";
 
 export const ROOT = path.resolve(__dirname, "..");
 
@@ -37,3 +38,28 @@ export const IMAGE = "docker:index/image:Image";
 export const REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage";
 export const NETWORK = "docker:index/network:Network";
 export const PROVIDER = "pulumi:providers:docker";
+
+/** Digests as a registry would answer them: the capture alone never makes one up. */
+export const digestOf = (name: string) =>
+    `sha256:${createHash("sha256").update(name).digest("hex")}`;
+
+/**
+ * The registry's answers (digest lookups, built images' repo digests), so a capture runs as an
+ * update and images are pinned by digest.
+ */
+export const REGISTRY: MockHooks = {
+    call: (args) =>
+        args.token === "docker:index/getRegistryImage:getRegistryImage"
+            ? { name: args.inputs.name, sha256Digest: digestOf(String(args.inputs.name)) }
+            : undefined,
+    newResource: (args) =>
+        args.type === IMAGE
+            ? {
+                  id: `${args.name}-id`,
+                  state: {
+                      ...args.inputs,
+                      repoDigest: `${String(args.inputs.imageName).replace(/:[^:/]+$/, "")}@${digestOf(String(args.inputs.imageName))}`,
+                  },
+              }
+            : undefined,
+};

@@ -1,48 +1,23 @@
 /**
  * The program under the mock runtime, with the real stack files: what it declares, exactly.
  */
-import { createHash } from "crypto";
 import * as path from "path";
-import {
-    Capture,
-    CaptureConfigError,
-    captureStack,
-    isSecretValue,
-    MockHooks,
-    redact,
-} from "../capture";
+import { Capture, CaptureConfigError, captureStack, isSecretValue, redact } from "../capture";
 import {
     byName,
     CONTAINER,
     countByType,
+    digestOf,
     IMAGE,
     NETWORK,
     PROVIDER,
+    REGISTRY,
     REMOTE_IMAGE,
     stackConfig,
     VOLUME,
 } from "./helpers";
 
 const secret = expect.objectContaining({ __secret: true });
-
-/** Digests as a registry would answer them: the capture alone never makes one up. */
-const digestOf = (name: string) => `sha256:${createHash("sha256").update(name).digest("hex")}`;
-const REGISTRY: MockHooks = {
-    call: (args) =>
-        args.token === "docker:index/getRegistryImage:getRegistryImage"
-            ? { name: args.inputs.name, sha256Digest: digestOf(String(args.inputs.name)) }
-            : undefined,
-    newResource: (args) =>
-        args.type === IMAGE
-            ? {
-                  id: `${args.name}-id`,
-                  state: {
-                      ...args.inputs,
-                      repoDigest: `${String(args.inputs.imageName).replace(/:[^:/]+$/, "")}@${digestOf(String(args.inputs.imageName))}`,
-                  },
-              }
-            : undefined,
-};
 
 const DB_ENV = [
     "DB_HOST=db_instance",

@@ -10,15 +10,14 @@
  * name, on the service it concerns). And no secret value appears in any output: the stack file,
  * the report, stdout or stderr.
  */
-import { createHash } from "crypto";
 import * as path from "path";
 import { parse } from "yaml";
-import { Capture, captureStack, CapturedResource, MockHooks, reveal } from "../../capture";
+import { Capture, captureStack, CapturedResource, reveal } from "../../capture";
 import { ImportPlan, planImport } from "../../importer";
 import { isPostgresFamilyText } from "../../importer/mapping/images";
 import { renderFindings } from "../../importer/report";
 import { main } from "../../tools/import";
-import { byName, IMAGE, ROOT } from "../helpers";
+import { byName, REGISTRY, ROOT } from "../helpers";
 import { caseNames, caseSpec, CORPUS, RENDERING } from "./corpus/render";
 import * as fs from "fs";
 
@@ -36,24 +35,6 @@ interface ComposeService {
     volumes?: unknown[];
     profiles?: string[];
 }
-
-const digestOf = (name: string) => `sha256:${createHash("sha256").update(name).digest("hex")}`;
-const REGISTRY: MockHooks = {
-    call: (args) =>
-        args.token === "docker:index/getRegistryImage:getRegistryImage"
-            ? { name: args.inputs.name, sha256Digest: digestOf(String(args.inputs.name)) }
-            : undefined,
-    newResource: (args) =>
-        args.type === IMAGE
-            ? {
-                  id: `${args.name}-id`,
-                  state: {
-                      ...args.inputs,
-                      repoDigest: `${String(args.inputs.imageName).replace(/:[^:/]+$/, "")}@${digestOf(String(args.inputs.imageName))}`,
-                  },
-              }
-            : undefined,
-};
 
 /** compose's rendering, `$$` read back as `$`, numbers as compose wrote them. */
 function rendering(name: string): Record<string, ComposeService> {

@@ -2,35 +2,14 @@
  * The legacy compose set imported into a stack: the offline plan of that stack matches what compose
  * itself makes of the files (`docker-compose config`, kept as fixtures), service by service.
  */
-import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { Capture, captureStack, CapturedResource, MockHooks, reveal } from "../../capture";
+import { Capture, captureStack, CapturedResource, reveal } from "../../capture";
 import { looksSecret } from "../../lib/secretNames";
 import { ImportPlan, planImport } from "../../importer";
 import { renderFindings } from "../../importer/report";
-import { byName, CONTAINER, IMAGE, REMOTE_IMAGE, VOLUME } from "../helpers";
+import { byName, CONTAINER, IMAGE, REGISTRY, REMOTE_IMAGE, VOLUME } from "../helpers";
 import { composeReference, ComposeService, LEGACY, readConfig, tempDir } from "./helpers";
-
-/** Digests as a registry would answer them: the capture alone never makes one up. */
-const digestOf = (name: string) => `sha256:${createHash("sha256").update(name).digest("hex")}`;
-/** The registry's answers, so the capture runs as an update and images are pinned by digest. */
-const REGISTRY: MockHooks = {
-    call: (args) =>
-        args.token === "docker:index/getRegistryImage:getRegistryImage"
-            ? { name: args.inputs.name, sha256Digest: digestOf(String(args.inputs.name)) }
-            : undefined,
-    newResource: (args) =>
-        args.type === IMAGE
-            ? {
-                  id: `${args.name}-id`,
-                  state: {
-                      ...args.inputs,
-                      repoDigest: `${String(args.inputs.imageName).replace(/:[^:/]+$/, "")}@${digestOf(String(args.inputs.imageName))}`,
-                  },
-              }
-            : undefined,
-};
 
 interface Imported {
     plan: ImportPlan;
