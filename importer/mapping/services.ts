@@ -377,6 +377,13 @@ function serviceHealthcheck(ctx: MapContext, key: string, svc: Obj): Obj | undef
     };
     if (typeof hc.retries === "number" && Number.isInteger(hc.retries)) {
         out.retries = hc.retries;
+    } else if (hc.retries !== undefined) {
+        ctx.finding(
+            "unmapped",
+            ctx.origin([...base, "retries"]),
+            pathText([...base, "retries"]),
+            `${JSON.stringify(hc.retries)} is not a whole number; the stack's default applies`,
+        );
     }
     return out;
 }

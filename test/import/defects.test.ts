@@ -493,3 +493,38 @@ describe("12. size", () => {
         expect(p.services).toHaveLength(2000);
     });
 });
+
+describe("healthcheck values the stack cannot take are reported, for a service as for the DB", () => {
+    test("a duration that is not one and retries that are not a whole number: named, left to the stack's defaults", () => {
+        const p = plan(
+            setup({
+                "docker-compose.yml": [
+                    "services:",
+                    "  db:",
+                    "    image: postgres:16",
+                    "    healthcheck:",
+                    "      interval: soon",
+                    "      retries: 2.5",
+                    "  api:",
+                    "    image: registry.gitlab.com/acme/shop/api:1.0",
+                    "    healthcheck:",
+                    '      test: ["CMD", "true"]',
+                    "      timeout: 90",
+                    "      retries: 2.5",
+                    "",
+                ].join("\n"),
+            }),
+        );
+        expect(services(p).api?.healthcheck).toEqual({ command: ["true"] });
+        expect(db(p).healthcheck).toBeUndefined();
+        const text = report(p);
+        for (const line of [
+            'services.db.healthcheck.interval: "soon" is not a duration like 1s, 500ms or 1m30s',
+            "services.db.healthcheck.retries: 2.5 is not a whole number",
+            "services.api.healthcheck.timeout: 90 is not a duration like 1s, 500ms or 1m30s; the stack's default applies",
+            "services.api.healthcheck.retries: 2.5 is not a whole number; the stack's default applies",
+        ]) {
+            expect(text).toContain(line);
+        }
+    });
+});
