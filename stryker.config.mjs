@@ -24,7 +24,14 @@ const dir = `reports/mutation/${part}`;
 export default {
     packageManager: "npm",
     testRunner: "jest",
-    jest: { projectType: "custom", configFile: "test/mutation/jest.config.js" },
+    jest: {
+        projectType: "custom",
+        configFile: "test/mutation/jest.config.js",
+        // Not jest's --findRelatedTests: the capture tests load the program at run time (not by
+        // import), so jest would not count them as related to what they cover. The runner in
+        // test/mutation/runner.js loads only the files that hold a mutant's covering tests.
+        enableFindRelatedTests: false,
+    },
     checkers: ["typescript"],
     tsconfigFile: "tsconfig.json",
     coverageAnalysis: "perTest",

@@ -15,6 +15,7 @@ module.exports = {
     testPathIgnorePatterns: [
         ...base.testPathIgnorePatterns,
         "/test/fuzz/",
+        "/test/mutation/",
         "/test/import/",
         "/test/bench/",
         "/test/initScript.test.ts",
@@ -26,4 +27,9 @@ module.exports = {
         "/test/policy/analyzer.test.ts",
     ],
     transform: { "^.+\\.ts$": ["ts-jest", { isolatedModules: true, diagnostics: false }] },
+    // Skips the test files in which none of a mutant's covering tests is (test/mutation/runner.js).
+    runner: require.resolve("./runner.js"),
+    // Skips a file's remaining tests once one has killed the mutant (test/mutation/environment.js).
+    // (An absolute path: StrykerJS resolves the environment itself, without jest's <rootDir>.)
+    testEnvironment: require.resolve("./environment.js"),
 };
