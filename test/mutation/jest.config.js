@@ -2,7 +2,8 @@
  * The unit suite as StrykerJS runs it (`npm run test:mutation`, stryker.config.json): the suites
  * that exercise components/, config/, index.ts and policy/, transpiled without type checks (the
  * TypeScript checker refuses mutants that do not compile, once, before any test runs). Left out:
- * the fuzz (a new seed each run would make a mutant's fate depend on chance), the import corpus
+ * the fuzz (a new seed each run would make a mutant's fate depend on chance), this folder's own
+ * test of the runner, the import corpus
  * and legacy checks against docker-compose, the init script on a real Postgres and the bench, all
  * of which still run in `npm test`.
  */
