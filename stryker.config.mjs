@@ -33,7 +33,7 @@ export default {
         enableFindRelatedTests: false,
     },
     checkers: ["typescript"],
-    tsconfigFile: "tsconfig.json",
+    tsconfigFile: "tsconfig.mutation.json",
     coverageAnalysis: "perTest",
     // Static mutants (module-level code: the zod schema, policy descriptions) run the whole suite
     // each; docs/mutation.md says how they are counted.
