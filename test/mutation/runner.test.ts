@@ -4,16 +4,18 @@
  * with one (a mutant) loads only the files that hold a matching test and stops at the first failure.
  */
 import { runCLI } from "jest";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 
 const fixtures = path.join(__dirname, "..", "fixtures", "mutation");
 
-async function run(dir: string, testNamePattern?: string) {
+async function run(dir: string, testNamePattern?: string, globals?: Record<string, unknown>) {
     const config = {
         rootDir: dir,
         testMatch: ["**/*.fixture.js"],
+        globals,
         transform: {},
         runner: require.resolve("./runner.js"),
         testEnvironment: require.resolve("./environment.js"),
@@ -57,6 +59,7 @@ describe("mutation runner", () => {
     });
 
     it("runs every test without a name pattern and records each file's tests", async () => {
+        fs.rmSync(path.join(dir, "shared.fixture.js"));
         expect(await run(dir)).toEqual([
             "first.fixture.js: probe after the failure failed",
             "first.fixture.js: probe fails failed",
@@ -71,6 +74,7 @@ describe("mutation runner", () => {
     });
 
     it("with a name pattern, loads only files with a matching test and stops at a failure", async () => {
+        fs.rmSync(path.join(dir, "shared.fixture.js"));
         await run(dir);
         fs.writeFileSync(log, "");
         // The failing file first, whatever jest's order: the index says it is the quickest.
@@ -88,6 +92,7 @@ describe("mutation runner", () => {
     });
 
     it("with a name pattern and no failure, runs every matching file", async () => {
+        fs.rmSync(path.join(dir, "shared.fixture.js"));
         await run(dir);
         fs.writeFileSync(log, "");
         expect(await run(dir, "probe in another")).toEqual([
@@ -97,6 +102,7 @@ describe("mutation runner", () => {
     });
 
     it("loads every file it has no record of", async () => {
+        fs.rmSync(path.join(dir, "shared.fixture.js"));
         expect(await run(dir, "other test")).toEqual([
             "first.fixture.js: probe after the failure pending",
             "first.fixture.js: probe fails pending",
@@ -108,5 +114,33 @@ describe("mutation runner", () => {
             "second loaded",
             "unmatched loaded",
         ]);
+    });
+
+    it("gives code loaded through Node's own require the test's Stryker context", () => {
+        // In a jest process of its own: run in this one, the environment's `globalThis` would be
+        // this test's sandbox, not Node's real global. StrykerJS puts its context on jest's global
+        // as `__stryker__`; the config's `globals` stand in for it here.
+        const config = path.join(dir, "jest.config.json");
+        fs.writeFileSync(
+            config,
+            JSON.stringify({
+                rootDir: dir,
+                testMatch: ["**/shared.fixture.js"],
+                transform: {},
+                runner: require.resolve("./runner.js"),
+                testEnvironment: require.resolve("./environment.js"),
+                globals: {
+                    __strykerGlobalNamespace__: "__stryker__",
+                    __stryker__: { activeMutant: "7" },
+                },
+            }),
+        );
+        const jest = spawnSync(
+            process.execPath,
+            [require.resolve("jest/bin/jest"), "-c", config, "--ci", "--no-cache", "-t", "shared"],
+            { encoding: "utf8" },
+        );
+        expect(jest.stderr).toContain("✓ shared context");
+        expect(jest.status).toBe(0);
     });
 });
