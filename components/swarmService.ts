@@ -9,8 +9,9 @@ export interface SwarmServiceArgs extends ServiceSpec {
     replicas?: number;
     /**
      * How its ports reach callers. `vip`: swarm's virtual IP, and host ports through the ingress
-     * routing mesh (needs IPVS in the nodes' kernels). `dnsrr`: the alias resolves to every task
-     * and the service publishes nothing itself: the edge proxy (in host mode) owns host ports.
+     * routing mesh (needs IPVS in the nodes' kernels). `dnsrr`: the alias resolves to every task,
+     * and a host port is published in host mode, on the node that runs the task (the stack gives
+     * such a service only its UDP ports: the edge proxy owns the TCP ones).
      */
     endpointMode: "vip" | "dnsrr";
 }
@@ -29,7 +30,7 @@ export interface SwarmServiceArgs extends ServiceSpec {
 export class SwarmService extends pulumi.ComponentResource {
     public readonly imageRef: pulumi.Output<string>;
     public readonly serviceName: pulumi.Output<string>;
-    /** `http://localhost:<port>` for each port published through the routing mesh. */
+    /** `http://localhost:<port>` for each published port (in host mode: on a node running a task). */
     public readonly endpoints: pulumi.Output<string[]>;
 
     constructor(name: string, args: SwarmServiceArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -46,10 +47,7 @@ export class SwarmService extends pulumi.ComponentResource {
         const monitor = hc
             ? `${Math.ceil(durationSeconds(hc.startPeriod) + hc.retries * durationSeconds(hc.interval)) + 5}s`
             : "10s";
-        const published =
-            args.endpointMode === "vip"
-                ? (args.ports ?? []).filter((p) => p.host !== undefined)
-                : [];
+        const published = (args.ports ?? []).filter((p) => p.host !== undefined);
         const service = new docker.Service(
             `${name}-service`,
             {
@@ -92,7 +90,8 @@ export class SwarmService extends pulumi.ComponentResource {
                         targetPort: p.container,
                         publishedPort: p.host,
                         protocol: p.protocol ?? "tcp",
-                        publishMode: "ingress",
+                        // Without a virtual IP there is no routing mesh: the task's own node.
+                        publishMode: args.endpointMode === "vip" ? "ingress" : "host",
                     })),
                 },
                 labels: toLabels(withRelease(args.labels, "start-first (swarm rolling update)")),

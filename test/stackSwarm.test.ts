@@ -79,3 +79,22 @@ test("with the routing mesh, each service's endpoints are its own published port
         SERVICE_D: ["http://localhost:8888", "http://localhost:8900"],
     });
 });
+
+test("in host mode, a UDP host port (which the edge proxy cannot carry) is published on the task's node", async () => {
+    const config = stackConfig("staging");
+    const services = config["msa:services"] as Record<string, unknown>;
+    services.dns = {
+        image: "dns",
+        tag: "1.0.0",
+        ports: [{ container: 53, host: 5353, protocol: "udp" }],
+    };
+    const c = await captureStack({ stack: "staging", config });
+    expect(byName(c, "dns-service").inputs.endpointSpec).toEqual({
+        mode: "dnsrr",
+        ports: [{ targetPort: 53, publishedPort: 5353, protocol: "udp", publishMode: "host" }],
+    });
+    expect(byName(c, "SERVICE_B-service").inputs.endpointSpec).toEqual({
+        mode: "dnsrr",
+        ports: [],
+    });
+});
