@@ -4,9 +4,11 @@
  * message per bad argument.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import { isRpcSecret } from "@pulumi/pulumi/runtime/rpc";
 
 const created: { type: string; name: string; inputs: Record<string, unknown> }[] = [];
+const options: Record<string, pulumi.CustomResourceOptions> = {};
 void pulumi.runtime.setMocks(
     {
         newResource: (args) => {
@@ -20,9 +22,39 @@ void pulumi.runtime.setMocks(
     false,
 );
 
+/** Records the options each child is declared with (transformations reach a component's children). */
+const recordOptions: pulumi.ComponentResourceOptions = {
+    transformations: [
+        (a) => {
+            options[a.name] = a.opts;
+            return undefined;
+        },
+    ],
+};
+
 import { externalDatabase, Microservice, MicroserviceArgs } from "../../components";
 
 const value = <T>(o: pulumi.Output<T>) => new Promise<T>((resolve) => o.apply(resolve));
+
+/**
+ * The outputs a component registered (what the engine keeps in its state for it), read back from
+ * the mock monitor once `registerOutputs` has reached it.
+ */
+async function registeredOutputs(component: pulumi.Resource): Promise<Record<string, unknown>> {
+    const urn = await value(component.urn);
+    const monitor = pulumi.runtime.getMonitor() as unknown as MockMonitor;
+    for (let tries = 0; tries < 200; tries++) {
+        // Registered, the state is the component's inputs; once its outputs arrive, the
+        // protobuf Struct they were sent as.
+        const state = monitor.getRegisteredResources().get(urn)?.state as
+            { toJavaScript?: () => Record<string, unknown> } | undefined;
+        if (typeof state?.toJavaScript === "function") {
+            return state.toJavaScript();
+        }
+        await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    throw new Error(`${urn} registered no outputs`);
+}
 
 /** What a resource was registered with, once its registration has been answered. */
 async function inputsOf(svc: Microservice): Promise<Record<string, unknown>> {
@@ -32,6 +64,16 @@ async function inputsOf(svc: Microservice): Promise<Record<string, unknown>> {
     );
     if (found === undefined) {
         throw new Error(`no container ${name}`);
+    }
+    return found.inputs;
+}
+
+/** The container `name` declared, once its registration has been answered (for unnamed ones). */
+async function containerOf(svc: Microservice, name: string): Promise<Record<string, unknown>> {
+    await value(svc.containerName);
+    const found = created.find((r) => r.name === `${name}-container`);
+    if (found === undefined) {
+        throw new Error(`no container ${name}-container`);
     }
     return found.inputs;
 }
@@ -69,6 +111,11 @@ describe("Microservice", () => {
         const svc = new Microservice("orders", args());
         expect(await value(svc.imageRef)).toBe("registry.example.com/g/p/orders:1.2.3@sha256:feed");
         await inputsOf(svc);
+        expect(await registeredOutputs(svc)).toEqual({
+            imageRef: "registry.example.com/g/p/orders:1.2.3@sha256:feed",
+            containerName: "orders",
+            endpoints: [],
+        });
         expect(created.map((r) => `${r.type} ${r.name}`)).toEqual([
             "msa:service:Microservice orders",
             "msa:registry:RegistryImage orders",
@@ -130,6 +177,115 @@ describe("Microservice", () => {
             { internal: 5353, external: 5353, ip: "127.0.0.1", protocol: "udp" },
         ]);
         expect(inputs.restart).toBe("always");
+    });
+
+    test("with a fixed name, a release deletes first, and says so in a label", async () => {
+        const svc = new Microservice("fixed", args({ containerName: "fixed" }), recordOptions);
+        expect(svc.release).toEqual({ createFirst: false, why: "fixed container name" });
+        const inputs = await inputsOf(svc);
+        expect(inputs.labels).toEqual([
+            { label: "msa.release", value: "delete-first: fixed container name" },
+        ]);
+        expect(options["fixed-container"]?.deleteBeforeReplace).toBeUndefined();
+    });
+
+    test("without a fixed name or host port, a release creates the new container first", async () => {
+        const svc = new Microservice(
+            "free",
+            args({ containerName: undefined, ports: [{ container: 8080 }], labels: { team: "s" } }),
+            recordOptions,
+        );
+        expect(svc.release).toEqual({ createFirst: true });
+        const inputs = await containerOf(svc, "free");
+        expect(inputs.name).toBeUndefined();
+        expect(inputs.labels).toEqual([
+            { label: "msa.release", value: "create-first" },
+            { label: "team", value: "s" },
+        ]);
+        expect(options["free-container"]?.deleteBeforeReplace).toBe(false);
+        expect(await value(svc.endpoints)).toEqual([]);
+    });
+
+    test.each<[string, MicroserviceArgs["ports"], string]>([
+        ["tcp by default", [{ container: 80, host: 8080 }], "publishes host port 8080/tcp itself"],
+        [
+            "the first published one",
+            [{ container: 53 }, { container: 53, host: 5353, protocol: "udp" }],
+            "publishes host port 5353/udp itself",
+        ],
+    ])("a host port makes a release delete first: %s", async (_what, ports, why) => {
+        const svc = new Microservice("hostport", args({ containerName: undefined, ports }));
+        expect(svc.release).toEqual({ createFirst: false, why });
+        expect((await containerOf(svc, "hostport")).labels).toEqual([
+            { label: "msa.release", value: `delete-first: ${why}` },
+        ]);
+    });
+
+    test("joins its network under its alias, and starts after the database is ready", async () => {
+        const ready = new pulumi.ComponentResource("msa:test:Database", "db", {});
+        const svc = new Microservice(
+            "joined",
+            args({
+                containerName: "joined",
+                database: { ...args().database, readyAfter: [ready] },
+            }),
+            recordOptions,
+        );
+        const inputs = await inputsOf(svc);
+        expect(inputs.networksAdvanced).toEqual([{ name: "net", aliases: ["orders"] }]);
+        expect(options["joined-container"]?.parent).toBe(svc);
+        expect(options["joined-container"]?.dependsOn).toEqual([ready]);
+    });
+
+    test("without a health check, nothing to wait for; 10s to stop", async () => {
+        const inputs = await inputsOf(new Microservice("plain", args({ containerName: "plain" })));
+        expect(inputs.healthcheck).toBeUndefined();
+        expect(inputs.wait).toBe(false);
+        expect(inputs.waitTimeout).toBeUndefined();
+        expect(inputs.destroyGraceSeconds).toBe(10);
+    });
+
+    test("passes on its health check, waiting long enough for it; its command, memory, restart, stop grace", async () => {
+        const svc = new Microservice(
+            "checked",
+            args({
+                containerName: "checked",
+                healthcheck: {
+                    test: ["CMD", "true"],
+                    interval: "10s",
+                    timeout: "5s",
+                    retries: 3,
+                    startPeriod: "30s",
+                },
+                command: ["serve"],
+                memoryMb: 256,
+                restart: "on-failure",
+                stopGraceSeconds: 30,
+            }),
+        );
+        const inputs = await inputsOf(svc);
+        expect(inputs.healthcheck).toEqual({
+            tests: ["CMD", "true"],
+            interval: "10s",
+            timeout: "5s",
+            retries: 3,
+            startPeriod: "30s",
+        });
+        expect(inputs.wait).toBe(true);
+        // 30s to start, three checks of up to 10s + 5s, and 10s to spare.
+        expect(inputs.waitTimeout).toBe(85);
+        expect(inputs.command).toEqual(["serve"]);
+        expect(inputs.memory).toBe(256);
+        expect(inputs.restart).toBe("on-failure");
+        expect(inputs.destroyGraceSeconds).toBe(30);
+    });
+
+    test("an env value that is an Output is passed on as its value", async () => {
+        const svc = new Microservice(
+            "outenv",
+            args({ containerName: "outenv", env: { NODENAME: pulumi.output("n2") } }),
+        );
+        expect(unwrap((await inputsOf(svc)).envs)).toContain("NODENAME=n2");
     });
 
     test.each<[string, Partial<MicroserviceArgs>, string]>([

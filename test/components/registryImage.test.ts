@@ -1,0 +1,140 @@
+/**
+ * `RegistryImage` on its own, with plain `pulumi.runtime.setMocks`: the tag resolved to a digest
+ * through the caller's Docker provider, the image pulled by that digest, and the alias that keeps
+ * an image declared before the component existed.
+ */
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
+
+interface Registered {
+    type: string;
+    name: string;
+    inputs: Record<string, unknown>;
+    provider?: string;
+}
+const created: Registered[] = [];
+const calls: { token: string; inputs: Record<string, unknown>; provider?: string }[] = [];
+const options: Record<string, pulumi.ResourceOptions> = {};
+void pulumi.runtime.setMocks(
+    {
+        newResource: (args) => {
+            created.push({
+                type: args.type,
+                name: args.name,
+                inputs: args.inputs,
+                provider: args.provider,
+            });
+            return { id: `${args.name}-id`, state: args.inputs };
+        },
+        call: (args) => {
+            calls.push({ token: args.token, inputs: args.inputs, provider: args.provider });
+            // A digest that depends on the name asked for, so a wrong name shows.
+            return { ...args.inputs, sha256Digest: `sha256:${String(args.inputs.name).length}` };
+        },
+    },
+    "msa",
+    "test",
+    false,
+);
+/** Records the options each resource is declared with (transformations reach a component's children). */
+const recordOptions: pulumi.ComponentResourceOptions = {
+    transformations: [
+        (a) => {
+            options[a.name] = a.opts;
+            return undefined;
+        },
+    ],
+};
+
+import { RegistryImage } from "../../components";
+
+const value = <T>(o: pulumi.Output<T>) => new Promise<T>((resolve) => o.apply(resolve));
+const REPO = "registry.example.com/g/p/orders";
+
+/**
+ * The outputs a component registered (what the engine keeps in its state for it), read back from
+ * the mock monitor once `registerOutputs` has reached it.
+ */
+async function registeredOutputs(component: pulumi.Resource): Promise<Record<string, unknown>> {
+    const urn = await value(component.urn);
+    const monitor = pulumi.runtime.getMonitor() as unknown as MockMonitor;
+    for (let tries = 0; tries < 200; tries++) {
+        // Registered, the state is the component's inputs; once its outputs arrive, the
+        // protobuf Struct they were sent as.
+        const state = monitor.getRegisteredResources().get(urn)?.state as
+            { toJavaScript?: () => Record<string, unknown> } | undefined;
+        if (typeof state?.toJavaScript === "function") {
+            return state.toJavaScript();
+        }
+        await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    throw new Error(`${urn} registered no outputs`);
+}
+
+beforeEach(() => {
+    created.length = 0;
+    calls.length = 0;
+});
+
+describe("RegistryImage", () => {
+    test("resolves the tag and pulls the image by its digest, kept on the host", async () => {
+        const image = new RegistryImage("orders", { repository: REPO, tag: "1.2.3" });
+        // `<repo>:1.2.3` has 37 characters: the mock's digest for it.
+        expect(await value(image.ref)).toBe(`${REPO}:1.2.3@sha256:37`);
+        expect(await registeredOutputs(image)).toEqual({ ref: `${REPO}:1.2.3@sha256:37` });
+        expect(calls).toEqual([
+            {
+                token: "docker:index/getRegistryImage:getRegistryImage",
+                inputs: { name: `${REPO}:1.2.3` },
+                provider: "",
+            },
+        ]);
+        expect(created).toEqual([
+            {
+                type: "msa:registry:RegistryImage",
+                name: "orders",
+                inputs: { repository: REPO, tag: "1.2.3" },
+                provider: "",
+            },
+            {
+                type: "docker:index/remoteImage:RemoteImage",
+                name: "orders-image",
+                inputs: {
+                    name: `${REPO}:1.2.3@sha256:37`,
+                    pullTriggers: ["sha256:37"],
+                    keepLocally: true,
+                },
+                provider: "",
+            },
+        ]);
+    });
+
+    test("resolves and pulls through the caller's Docker provider", async () => {
+        const provider = new docker.Provider("host", { host: "ssh://deploy@host" });
+        const image = new RegistryImage(
+            "via",
+            { repository: pulumi.output(REPO), tag: pulumi.output("2.0.0") },
+            { providers: [provider] },
+        );
+        expect(await value(image.ref)).toBe(`${REPO}:2.0.0@sha256:37`);
+        const ref = `${await value(provider.urn)}::${await value(provider.id)}`;
+        expect(calls.map((c) => c.provider)).toEqual([ref]);
+        expect(created.find((r) => r.name === "via-image")?.provider).toBe(ref);
+    });
+
+    test("the pulled image is its child, aliased to the caller's parent it was declared under", async () => {
+        const parent = new pulumi.ComponentResource("msa:test:Parent", "svc", {}, recordOptions);
+        const image = new RegistryImage("aliased", { repository: REPO, tag: "1" }, { parent });
+        await value(image.ref);
+        expect(options["aliased-image"]?.parent).toBe(image);
+        expect(options["aliased-image"]?.aliases).toEqual([{ parent }]);
+    });
+
+    test("without a parent, no alias", async () => {
+        const image = new RegistryImage("top", { repository: REPO, tag: "1" }, recordOptions);
+        await value(image.ref);
+        expect(options["top-image"]?.parent).toBe(image);
+        expect(options["top-image"]?.aliases).toEqual([]);
+    });
+});
