@@ -5,7 +5,13 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { flattenStackConfig, readStackFile, StackFileError } from "../config/stackFiles";
+import {
+    flattenStackConfig,
+    placeholderSecret,
+    projectDefaults,
+    readStackFile,
+    StackFileError,
+} from "../config/stackFiles";
 
 const PROJECT =
     "name: msa\nruntime: nodejs\nconfig:\n  timezone:\n    type: string\n    default: UTC\n";
@@ -132,4 +138,186 @@ test("a stack whose config Pulumi could not pass to the program (PULUMI_CONFIG â
     expect(message(`config:\n  msa:services:\n${services}`)).toMatch(
         /^the config of stack dev is \d+ bytes as Pulumi passes it \(PULUMI_CONFIG\); Linux refuses one of 131072 bytes or more, so pulumi could not start the program \(pulumi\/pulumi#8680\): split the stack$/,
     );
+});
+
+describe("stack names", () => {
+    test.each([
+        [
+            "a path",
+            "../etc/passwd",
+            'stack name must be letters, digits, _, . and -, got "../etc/passwd"',
+        ],
+        ["an empty name", "", 'stack name must be letters, digits, _, . and -, got ""'],
+        [
+            "a huge name, cut at 60 characters",
+            `${"x".repeat(70)}/y`,
+            `stack name must be letters, digits, _, . and -, got "${"x".repeat(60)}"`,
+        ],
+    ])("%s is refused before any file is looked for", (_what, stack, expected) => {
+        expect(() => readStackFile(stack, dir)).toThrow(new StackFileError(expected));
+    });
+
+    test("letters, digits, _, . and - are a stack name", () => {
+        fs.writeFileSync(path.join(dir, "Pulumi.Prod_eu-1.2.yaml"), "config: {}\n");
+        expect(readStackFile("Prod_eu-1.2", dir).stack).toBe("Prod_eu-1.2");
+    });
+});
+
+describe("placeholder secrets", () => {
+    test("name the key, every run of other characters as one -", () => {
+        expect(placeholderSecret("msa:dbPassword")).toBe("placeholder-msa-dbPassword");
+        expect(placeholderSecret("msa:secretEnv.DB__PASS")).toBe(
+            "placeholder-msa-secretEnv-DB-PASS",
+        );
+    });
+
+    test("stand in for secure: values, and for a required secret the stack does not set", () => {
+        const files = flattenStackConfig("dev", {
+            "msa:secretEnv": { orders: { SPRING__DATASOURCE_PASSWORD: { secure: "v1:x" } } },
+            "msa:registryPassword": { secure: "v1:y" },
+        });
+        expect(files.values).toEqual({
+            "msa:secretEnv": JSON.stringify({
+                orders: {
+                    SPRING__DATASOURCE_PASSWORD:
+                        "placeholder-msa-secretEnv-SPRING-DATASOURCE-PASSWORD",
+                },
+            }),
+            "msa:registryPassword": "placeholder-msa-registryPassword",
+            "msa:dbPassword": "placeholder-msa-dbPassword",
+        });
+        expect(files.missingSecrets).toEqual(["msa:dbPassword"]);
+    });
+});
+
+describe("more broken files", () => {
+    test("a stack file that is a bare alias is not a YAML document", () => {
+        expect(message("*a\n")).toBe("Pulumi.dev.yaml is not a YAML document");
+    });
+
+    test("an empty Pulumi.yaml is not a map", () => {
+        expect(message("config: {}\n", "")).toBe(
+            "Pulumi.yaml must be a YAML map (name:, runtime:, config:)",
+        );
+    });
+
+    test("a stack file that links to itself", () => {
+        fs.symlinkSync("Pulumi.dev.yaml", path.join(dir, "Pulumi.dev.yaml"));
+        expect(message(undefined)).toBe("cannot read Pulumi.dev.yaml: too many symbolic links");
+    });
+
+    test.each([
+        ["EACCES", "permission denied"],
+        [undefined, "unreadable"],
+        ["EIO", "EIO"],
+    ])("a file the system refuses (%s) is named with the reason", (code, reason) => {
+        fs.writeFileSync(path.join(dir, "Pulumi.dev.yaml"), "config: {}\n");
+        // The fs module itself (what config/stackFiles.ts calls), not this file's import of it.
+        const stat = jest
+            .spyOn(jest.requireActual<typeof fs>("fs"), "statSync")
+            .mockImplementation(() => {
+                throw Object.assign(new Error("refused"), code === undefined ? {} : { code });
+            });
+        try {
+            expect(message(undefined)).toBe(`cannot read Pulumi.dev.yaml: ${reason}`);
+        } finally {
+            stat.mockRestore();
+        }
+    });
+
+    test("an empty stack file is a stack without config", () => {
+        fs.writeFileSync(path.join(dir, "Pulumi.dev.yaml"), "");
+        expect(readStackFile("dev", dir).values).toEqual({
+            "msa:timezone": "UTC",
+            "msa:registryPassword": "placeholder-msa-registryPassword",
+            "msa:dbPassword": "placeholder-msa-dbPassword",
+        });
+    });
+
+    test("a stack file of exactly 1 MiB is read", () => {
+        const head = "config:\n  msa:timezone: Asia/Seoul\n";
+        const text = head + "#".repeat(1024 * 1024 - head.length - 1) + "\n";
+        expect(Buffer.byteLength(text)).toBe(1024 * 1024);
+        fs.writeFileSync(path.join(dir, "Pulumi.dev.yaml"), text);
+        expect(readStackFile("dev", dir).values["msa:timezone"]).toBe("Asia/Seoul");
+    });
+});
+
+describe("project defaults", () => {
+    test("declared defaults, in the msa: namespace unless they name their own; no default, no key", () => {
+        fs.writeFileSync(
+            path.join(dir, "Pulumi.yaml"),
+            [
+                "name: msa",
+                "config:",
+                "  timezone:",
+                "    type: string",
+                "    default: UTC",
+                "  production:",
+                "    type: boolean",
+                "    default: false",
+                "  docker:host:",
+                "    default: unix:///var/run/docker.sock",
+                "  dbPassword:",
+                "    type: string",
+                "    secret: true",
+                "",
+            ].join("\n"),
+        );
+        expect(projectDefaults(dir)).toEqual({
+            "msa:timezone": "UTC",
+            "msa:production": false,
+            "docker:host": "unix:///var/run/docker.sock",
+        });
+    });
+});
+
+describe("config the program sees", () => {
+    test("a value of exactly 128 KiB as Pulumi passes it is refused, one byte less is not", () => {
+        const flatSize = (pad: string) =>
+            Buffer.byteLength(
+                JSON.stringify(
+                    flattenStackConfig("dev", { "msa:timezone": "UTC", "msa:pad": pad }).values,
+                ),
+            );
+        const pad = "x".repeat(131072 - flatSize(""));
+        expect(flatSize(pad)).toBe(131072);
+        const write = (p: string) =>
+            fs.writeFileSync(path.join(dir, "Pulumi.dev.yaml"), `config:\n  msa:pad: ${p}\n`);
+        write(pad);
+        expect(message(undefined)).toBe(
+            "the config of stack dev is 131072 bytes as Pulumi passes it (PULUMI_CONFIG); Linux refuses one of 131072 bytes or more, so pulumi could not start the program (pulumi/pulumi#8680): split the stack",
+        );
+        write(pad.slice(1));
+        expect(readStackFile("dev", dir).values["msa:pad"]).toBe(pad.slice(1));
+    });
+
+    test("decrypted secrets: a string as it is, anything else as JSON, all secret", () => {
+        const files = flattenStackConfig(
+            "dev",
+            { "msa:timezone": "UTC" },
+            { "msa:dbPassword": "hunter2", "msa:secretEnv": { orders: { API_TOKEN: "t0ken" } } },
+        );
+        expect(files.values).toEqual({
+            "msa:timezone": "UTC",
+            "msa:dbPassword": "hunter2",
+            "msa:secretEnv": '{"orders":{"API_TOKEN":"t0ken"}}',
+            "msa:registryPassword": "placeholder-msa-registryPassword",
+        });
+        expect(files.secretKeys.sort()).toEqual([
+            "msa:dbPassword",
+            "msa:registryPassword",
+            "msa:secretEnv",
+        ]);
+    });
+
+    test("only a map whose one key is secure: is a secret; null is a value", () => {
+        const files = flattenStackConfig("dev", {
+            "msa:database": { secure: "v1:x", note: "kept" },
+            "msa:namePrefix": null,
+        });
+        expect(files.values["msa:database"]).toBe('{"secure":"v1:x","note":"kept"}');
+        expect(files.values["msa:namePrefix"]).toBe("null");
+        expect(files.secretKeys.sort()).toEqual(["msa:dbPassword", "msa:registryPassword"]);
+    });
 });
