@@ -4,6 +4,7 @@
  * message per bad route.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { optionsRecorder, registeredOutputs, value } from "./mockReads";
 import * as crypto from "crypto";
 
 interface Registered {
@@ -12,7 +13,7 @@ interface Registered {
     inputs: Record<string, unknown>;
 }
 const created: Registered[] = [];
-const options: Record<string, pulumi.CustomResourceOptions> = {};
+const { options, recordOptions } = optionsRecorder();
 void pulumi.runtime.setMocks(
     {
         newResource: (args) => {
@@ -26,47 +27,12 @@ void pulumi.runtime.setMocks(
     false,
 );
 
-/** What each component registers as its outputs (`registerOutputs`), by URN. */
-const registeredOutputs = new Map<string, Record<string, unknown>>();
-interface OutputsRequest {
-    getUrn(): string;
-    getOutputs(): { toJavaScript(): Record<string, unknown> } | undefined;
-}
-type OutputsCall = (req: OutputsRequest, callback: (err: unknown, res: unknown) => void) => void;
-const monitor = pulumi.runtime.getMonitor() as unknown as { registerResourceOutputs: OutputsCall };
-const registerResourceOutputs = monitor.registerResourceOutputs.bind(monitor);
-monitor.registerResourceOutputs = (req, callback) => {
-    registeredOutputs.set(req.getUrn(), req.getOutputs()?.toJavaScript() ?? {});
-    registerResourceOutputs(req, callback);
-};
-
-/** Records the options each child is declared with (transformations reach a component's children). */
-const recordOptions: pulumi.ComponentResourceOptions = {
-    transformations: [
-        (a) => {
-            options[a.name] = a.opts;
-            return undefined;
-        },
-    ],
-};
-
 import { EdgeProxy, EdgeProxyArgs, EdgeProxyRoute, haproxyConfig } from "../../components";
-
-const value = <T>(o: pulumi.Output<T>) => new Promise<T>((resolve) => o.apply(resolve));
-
-/** The outputs `res` registered, once the registration has reached the engine. */
-async function outputsOf(res: pulumi.Resource): Promise<Record<string, unknown> | undefined> {
-    const urn = await value(res.urn);
-    for (let i = 0; i < 200 && !registeredOutputs.has(urn); i++) {
-        await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-    return registeredOutputs.get(urn);
-}
 
 /** The one resource declared with `name`, once its registration has been answered. */
 async function declared(res: pulumi.Resource, name: string): Promise<Registered> {
     await value(res.urn);
-    await outputsOf(res);
+    await registeredOutputs(res);
     const found = created.filter((r) => r.name === name);
     expect(found).toHaveLength(1);
     return found[0] as Registered;
@@ -232,7 +198,7 @@ describe("EdgeProxy", () => {
         });
         expect(options["edge-container"]?.parent).toBe(proxy);
         expect(await value(proxy.containerName)).toBe("edge-proxy");
-        expect(await outputsOf(proxy)).toEqual({ containerName: "edge-proxy" });
+        expect(await registeredOutputs(proxy)).toEqual({ containerName: "edge-proxy" });
     });
 
     test("without labels or memory, the container carries the release label and no limit", async () => {

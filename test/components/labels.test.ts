@@ -3,6 +3,7 @@
  * the caller's labels, and the provider's label list sorted so plans are stable.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { value } from "./mockReads";
 
 void pulumi.runtime.setMocks(
     {
@@ -16,8 +17,6 @@ void pulumi.runtime.setMocks(
 
 import { RELEASE_LABEL } from "../../components";
 import { toLabels, withRelease } from "../../components/labels";
-
-const value = <T>(o: pulumi.Output<T>) => new Promise<T>((resolve) => o.apply(resolve));
 
 describe("withRelease", () => {
     test("adds msa.release to the caller's labels", async () => {

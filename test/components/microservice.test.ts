@@ -4,11 +4,11 @@
  * message per bad argument.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
+import { optionsRecorder, registeredOutputs, value } from "./mockReads";
 import { isRpcSecret } from "@pulumi/pulumi/runtime/rpc";
 
 const created: { type: string; name: string; inputs: Record<string, unknown> }[] = [];
-const options: Record<string, pulumi.CustomResourceOptions> = {};
+const { options, recordOptions } = optionsRecorder();
 void pulumi.runtime.setMocks(
     {
         newResource: (args) => {
@@ -22,39 +22,7 @@ void pulumi.runtime.setMocks(
     false,
 );
 
-/** Records the options each child is declared with (transformations reach a component's children). */
-const recordOptions: pulumi.ComponentResourceOptions = {
-    transformations: [
-        (a) => {
-            options[a.name] = a.opts;
-            return undefined;
-        },
-    ],
-};
-
 import { externalDatabase, Microservice, MicroserviceArgs } from "../../components";
-
-const value = <T>(o: pulumi.Output<T>) => new Promise<T>((resolve) => o.apply(resolve));
-
-/**
- * The outputs a component registered (what the engine keeps in its state for it), read back from
- * the mock monitor once `registerOutputs` has reached it.
- */
-async function registeredOutputs(component: pulumi.Resource): Promise<Record<string, unknown>> {
-    const urn = await value(component.urn);
-    const monitor = pulumi.runtime.getMonitor() as unknown as MockMonitor;
-    for (let tries = 0; tries < 200; tries++) {
-        // Registered, the state is the component's inputs; once its outputs arrive, the
-        // protobuf Struct they were sent as.
-        const state = monitor.getRegisteredResources().get(urn)?.state as
-            { toJavaScript?: () => Record<string, unknown> } | undefined;
-        if (typeof state?.toJavaScript === "function") {
-            return state.toJavaScript();
-        }
-        await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    throw new Error(`${urn} registered no outputs`);
-}
 
 /** What a resource was registered with, once its registration has been answered. */
 async function inputsOf(svc: Microservice): Promise<Record<string, unknown>> {

@@ -5,6 +5,7 @@
  * build context, the outputs it registers, and one exact message per bad argument.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { optionsRecorder, registeredOutputs, value } from "./mockReads";
 import { isRpcSecret } from "@pulumi/pulumi/runtime/rpc";
 import * as path from "path";
 import { contextTag } from "../../lib/buildContext";
@@ -15,7 +16,7 @@ interface Registered {
     inputs: Record<string, unknown>;
 }
 const created: Registered[] = [];
-const options: Record<string, pulumi.CustomResourceOptions> = {};
+const { options, recordOptions } = optionsRecorder();
 void pulumi.runtime.setMocks(
     {
         newResource: (args) => {
@@ -32,47 +33,14 @@ void pulumi.runtime.setMocks(
     "test",
     false,
 );
-/** What each component registers as its outputs (`registerOutputs`), by URN. */
-const registeredOutputs = new Map<string, Record<string, unknown>>();
-interface OutputsRequest {
-    getUrn(): string;
-    getOutputs(): { toJavaScript(): Record<string, unknown> } | undefined;
-}
-type OutputsCall = (req: OutputsRequest, callback: (err: unknown, res: unknown) => void) => void;
-const monitor = pulumi.runtime.getMonitor() as unknown as { registerResourceOutputs: OutputsCall };
-const registerResourceOutputs = monitor.registerResourceOutputs.bind(monitor);
-monitor.registerResourceOutputs = (req, callback) => {
-    registeredOutputs.set(req.getUrn(), req.getOutputs()?.toJavaScript() ?? {});
-    registerResourceOutputs(req, callback);
-};
-
-/** Records the options each child is declared with (transformations reach a component's children). */
-const recordOptions: pulumi.ComponentResourceOptions = {
-    transformations: [
-        (a) => {
-            options[a.name] = a.opts;
-            return undefined;
-        },
-    ],
-};
 
 import { PostgresDatabase, PostgresDatabaseArgs } from "../../components";
 
 const CONTEXT = path.join(__dirname, "..", "..", "docker", "db");
-const value = <T>(o: pulumi.Output<T>) => new Promise<T>((resolve) => o.apply(resolve));
-
-/** The outputs `res` registered, once the registration has reached the engine. */
-async function outputsOf(res: pulumi.Resource): Promise<Record<string, unknown> | undefined> {
-    const urn = await value(res.urn);
-    for (let i = 0; i < 200 && !registeredOutputs.has(urn); i++) {
-        await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-    return registeredOutputs.get(urn);
-}
 
 /** The inputs of the one resource declared with `name`, once the component is registered. */
 async function inputsOf(db: PostgresDatabase, name: string): Promise<Record<string, unknown>> {
-    await outputsOf(db);
+    await registeredOutputs(db);
     const found = created.filter((r) => r.name === name);
     expect(found).toHaveLength(1);
     return (found[0] as Registered).inputs;
@@ -240,7 +208,7 @@ describe("PostgresDatabase", () => {
         expect(options["host-image"]?.parent).toBe(db);
         expect(options["host-volume"]?.parent).toBe(db);
         expect(options["host-container"]).toMatchObject({ parent: db, protect: false });
-        expect(await outputsOf(db)).toEqual({
+        expect(await registeredOutputs(db)).toEqual({
             imageRef: `registry.example.com/g/p/db:${tag}`,
             volumeName: "db-data",
             containerName: "db",
@@ -377,7 +345,7 @@ describe("PostgresDatabase", () => {
         expect(await value((db.endpoint.readyAfter[0] as pulumi.CustomResource).urn)).toMatch(
             /::swarm-service$/,
         );
-        expect(await outputsOf(db)).toEqual({
+        expect(await registeredOutputs(db)).toEqual({
             imageRef: "registry.example.com/g/p/db:t2",
             volumeName: "db-data",
             containerName: "db",

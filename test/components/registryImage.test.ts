@@ -5,7 +5,7 @@
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
+import { registeredOutputs, value } from "./mockReads";
 
 interface Registered {
     type: string;
@@ -49,28 +49,7 @@ const recordOptions: pulumi.ComponentResourceOptions = {
 
 import { RegistryImage } from "../../components";
 
-const value = <T>(o: pulumi.Output<T>) => new Promise<T>((resolve) => o.apply(resolve));
 const REPO = "registry.example.com/g/p/orders";
-
-/**
- * The outputs a component registered (what the engine keeps in its state for it), read back from
- * the mock monitor once `registerOutputs` has reached it.
- */
-async function registeredOutputs(component: pulumi.Resource): Promise<Record<string, unknown>> {
-    const urn = await value(component.urn);
-    const monitor = pulumi.runtime.getMonitor() as unknown as MockMonitor;
-    for (let tries = 0; tries < 200; tries++) {
-        // Registered, the state is the component's inputs; once its outputs arrive, the
-        // protobuf Struct they were sent as.
-        const state = monitor.getRegisteredResources().get(urn)?.state as
-            { toJavaScript?: () => Record<string, unknown> } | undefined;
-        if (typeof state?.toJavaScript === "function") {
-            return state.toJavaScript();
-        }
-        await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    throw new Error(`${urn} registered no outputs`);
-}
 
 beforeEach(() => {
     created.length = 0;

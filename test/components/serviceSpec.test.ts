@@ -4,6 +4,7 @@
  * message per bad argument.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { optionsRecorder, value } from "./mockReads";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -14,7 +15,7 @@ interface Registered {
     inputs: Record<string, unknown>;
 }
 const created: Registered[] = [];
-const options: Record<string, pulumi.ResourceOptions> = {};
+const { options, recordOptions } = optionsRecorder<pulumi.ResourceOptions>();
 void pulumi.runtime.setMocks(
     {
         newResource: (args) => {
@@ -31,21 +32,11 @@ void pulumi.runtime.setMocks(
     "test",
     false,
 );
-/** Records the options each child is declared with (transformations reach a component's children). */
-const recordOptions: pulumi.ComponentResourceOptions = {
-    transformations: [
-        (a) => {
-            options[a.name] = a.opts;
-            return undefined;
-        },
-    ],
-};
 
 import { externalDatabase, ServiceImage, ServiceSpec } from "../../components";
 import { checkServiceSpec, declareImage, serviceEnv } from "../../components/serviceSpec";
 import { contextTag } from "../../lib/buildContext";
 
-const value = <T>(o: pulumi.Output<T>) => new Promise<T>((resolve) => o.apply(resolve));
 const CONTEXT = path.join(__dirname, "..", "..", "docker", "example-service");
 const REPO = "registry.example.com/g/p/orders";
 

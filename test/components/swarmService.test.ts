@@ -4,7 +4,7 @@
  * what it publishes in each endpoint mode, and one exact message per bad argument.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
+import { optionsRecorder, registeredOutputs, value } from "./mockReads";
 import { isRpcSecret } from "@pulumi/pulumi/runtime/rpc";
 
 interface Registered {
@@ -13,7 +13,7 @@ interface Registered {
     inputs: Record<string, unknown>;
 }
 const created: Registered[] = [];
-const options: Record<string, pulumi.ResourceOptions> = {};
+const { options, recordOptions } = optionsRecorder<pulumi.ResourceOptions>();
 void pulumi.runtime.setMocks(
     {
         newResource: (args) => {
@@ -26,39 +26,8 @@ void pulumi.runtime.setMocks(
     "test",
     false,
 );
-/** Records the options each child is declared with (transformations reach a component's children). */
-const recordOptions: pulumi.ComponentResourceOptions = {
-    transformations: [
-        (a) => {
-            options[a.name] = a.opts;
-            return undefined;
-        },
-    ],
-};
 
 import { externalDatabase, SwarmService, SwarmServiceArgs } from "../../components";
-
-const value = <T>(o: pulumi.Output<T>) => new Promise<T>((resolve) => o.apply(resolve));
-
-/**
- * The outputs a component registered (what the engine keeps in its state for it), read back from
- * the mock monitor once `registerOutputs` has reached it.
- */
-async function registeredOutputs(component: pulumi.Resource): Promise<Record<string, unknown>> {
-    const urn = await value(component.urn);
-    const monitor = pulumi.runtime.getMonitor() as unknown as MockMonitor;
-    for (let tries = 0; tries < 200; tries++) {
-        // Registered, the state is the component's inputs; once its outputs arrive, the
-        // protobuf Struct they were sent as.
-        const state = monitor.getRegisteredResources().get(urn)?.state as
-            { toJavaScript?: () => Record<string, unknown> } | undefined;
-        if (typeof state?.toJavaScript === "function") {
-            return state.toJavaScript();
-        }
-        await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    throw new Error(`${urn} registered no outputs`);
-}
 
 /** The mock runtime hands a value holding a secret over as one secret: unwrap it, all the way down. */
 function unwrap(v: unknown): unknown {
