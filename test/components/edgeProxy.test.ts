@@ -4,7 +4,7 @@
  * message per bad route.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { optionsRecorder, registeredOutputs, value } from "./mockReads";
+import { optionsRecorder, registeredOutputs, value } from "./harness";
 import * as crypto from "crypto";
 
 interface Registered {

@@ -3,7 +3,7 @@
  * the caller's labels, and the provider's label list sorted so plans are stable.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { value } from "./mockReads";
+import { value } from "./harness";
 
 void pulumi.runtime.setMocks(
     {

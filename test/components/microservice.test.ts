@@ -4,7 +4,7 @@
  * message per bad argument.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { optionsRecorder, registeredOutputs, value } from "./mockReads";
+import { exampleDatabase, optionsRecorder, registeredOutputs, value } from "./harness";
 import { isRpcSecret } from "@pulumi/pulumi/runtime/rpc";
 
 const created: { type: string; name: string; inputs: Record<string, unknown> }[] = [];
@@ -22,7 +22,7 @@ void pulumi.runtime.setMocks(
     false,
 );
 
-import { externalDatabase, Microservice, MicroserviceArgs } from "../../components";
+import { Microservice, MicroserviceArgs } from "../../components";
 
 /** What a resource was registered with, once its registration has been answered. */
 async function inputsOf(svc: Microservice): Promise<Record<string, unknown>> {
@@ -57,15 +57,7 @@ function args(over: Partial<MicroserviceArgs> = {}): MicroserviceArgs {
         containerName: "orders",
         networkName: "net",
         alias: "orders",
-        database: externalDatabase({
-            host: "db.internal",
-            port: 6432,
-            name: "app",
-            schema: "sales",
-            user: "app_user",
-            password: pulumi.secret("pw"),
-            client: { kind: "pg", dialect: "D", driverClassName: "Drv", type: "T" },
-        }),
+        database: exampleDatabase(),
         ...over,
     };
 }

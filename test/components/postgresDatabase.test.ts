@@ -5,7 +5,7 @@
  * build context, the outputs it registers, and one exact message per bad argument.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { optionsRecorder, registeredOutputs, value } from "./mockReads";
+import { optionsRecorder, registeredOutputs, value } from "./harness";
 import { isRpcSecret } from "@pulumi/pulumi/runtime/rpc";
 import * as path from "path";
 import { contextTag } from "../../lib/buildContext";

@@ -5,7 +5,7 @@
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { registeredOutputs, value } from "./mockReads";
+import { registeredOutputs, value } from "./harness";
 
 interface Registered {
     type: string;

@@ -3,7 +3,7 @@
  * one host or across a swarm, and the outputs it registers.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { optionsRecorder, registeredOutputs, value } from "./mockReads";
+import { optionsRecorder, registeredOutputs, value } from "./harness";
 
 interface Registered {
     type: string;

@@ -4,7 +4,7 @@
  * message per bad argument.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { optionsRecorder, value } from "./mockReads";
+import { optionsRecorder, value } from "./harness";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";

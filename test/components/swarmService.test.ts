@@ -4,7 +4,7 @@
  * what it publishes in each endpoint mode, and one exact message per bad argument.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { optionsRecorder, registeredOutputs, value } from "./mockReads";
+import { exampleDatabase, optionsRecorder, registeredOutputs, value } from "./harness";
 import { isRpcSecret } from "@pulumi/pulumi/runtime/rpc";
 
 interface Registered {
@@ -27,7 +27,7 @@ void pulumi.runtime.setMocks(
     false,
 );
 
-import { externalDatabase, SwarmService, SwarmServiceArgs } from "../../components";
+import { SwarmService, SwarmServiceArgs } from "../../components";
 
 /** The mock runtime hands a value holding a secret over as one secret: unwrap it, all the way down. */
 function unwrap(v: unknown): unknown {
@@ -61,15 +61,7 @@ function args(over: Partial<SwarmServiceArgs> = {}): SwarmServiceArgs {
         networkName: "net",
         alias: "orders",
         endpointMode: "vip",
-        database: externalDatabase({
-            host: "db.internal",
-            port: 6432,
-            name: "app",
-            schema: "sales",
-            user: "app_user",
-            password: pulumi.secret("pw"),
-            client: { kind: "pg", dialect: "D", driverClassName: "Drv", type: "T" },
-        }),
+        database: exampleDatabase(),
         ...over,
     };
 }

@@ -1,9 +1,11 @@
 /**
- * What the component tests read back from Pulumi's mock runtime, whatever mocks a test file sets
- * (each sets its own with plain `pulumi.runtime.setMocks`, before it imports the components).
+ * What the component tests share: reading back from Pulumi's mock runtime, whatever mocks a test
+ * file sets (each sets its own with plain `pulumi.runtime.setMocks`, before it imports the
+ * components), and the database endpoint the service tests connect to.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
+import { DatabaseEndpoint, externalDatabase } from "../../components";
 
 /** An output's value, once known. */
 export const value = <T>(o: pulumi.Output<T>) => new Promise<T>((resolve) => o.apply(resolve));
@@ -45,4 +47,17 @@ export async function registeredOutputs(
         await new Promise((resolve) => setTimeout(resolve, 10));
     }
     throw new Error(`${urn} registered no outputs`);
+}
+
+/** An external database with every `DB_*` value distinct, its password a secret. */
+export function exampleDatabase(): DatabaseEndpoint {
+    return externalDatabase({
+        host: "db.internal",
+        port: 6432,
+        name: "app",
+        schema: "sales",
+        user: "app_user",
+        password: pulumi.secret("pw"),
+        client: { kind: "pg", dialect: "D", driverClassName: "Drv", type: "T" },
+    });
 }
