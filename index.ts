@@ -17,6 +17,7 @@ import {
     externalDatabase,
     Microservice,
     PostgresDatabase,
+    RegistryImages,
     ServiceNetwork,
     ServiceSpec,
     SwarmService,
@@ -138,6 +139,32 @@ export = async () => {
             client: db.client,
         });
 
+    const pulled = Object.entries(cfg.services).filter(([, svc]) => svc.build === undefined);
+    // One component for every service's registry image, not one each (docs/bench.md).
+    const images =
+        pulled.length > 0
+            ? new RegistryImages(
+                  "images",
+                  {
+                      images: Object.fromEntries(
+                          pulled.map(([key, svc]) => [
+                              key,
+                              {
+                                  repository: serviceRepository(cfg, key),
+                                  tag: svc.tag ?? "",
+                                  // Declared by the service itself before: same pulled image.
+                                  formerOwner: pulumi.createUrn(
+                                      key,
+                                      swarm ? SwarmService.TYPE : Microservice.TYPE,
+                                  ),
+                              },
+                          ]),
+                      ),
+                  },
+                  opts,
+              ).refs
+            : {};
+
     const routes: EdgeProxyRoute[] = [];
     const services: [string, Microservice | SwarmService][] = [];
     for (const [key, svc] of Object.entries(cfg.services)) {
@@ -152,7 +179,8 @@ export = async () => {
                       build: { ...svc.build, context: fromRoot(svc.build.context) },
                       push: svc.build.push ? push : undefined,
                   }
-                : { repository: serviceRepository(cfg, key), tag: svc.tag ?? "" },
+                : // Every service without a build is among `pulled`.
+                  { ref: images[key] as pulumi.Output<string> },
             networkName: network.networkName,
             alias: key,
             database: endpoint,

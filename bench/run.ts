@@ -280,7 +280,7 @@ async function measureRuntime(
     const ours: RuntimeRunResult[] = [];
     const flat: RuntimeRunResult[] = [];
     for (let i = 0; i < opts.runs; i++) {
-        ours.push(expect(await run(undefined), `index.ts with ${n} services`, 7 + 4 * n, n));
+        ours.push(expect(await run(undefined), `index.ts with ${n} services`, 8 + 3 * n, n));
         flat.push(expect(await run(BASELINE), `baseline with ${n} services`, 5 + 2 * n, 0));
         if (i === 0) {
             sameDockerResources(n, ours[0]?.types ?? {}, flat[0]?.types ?? {});
@@ -505,7 +505,7 @@ function measureCapture(c: SizeConfig, runs: number, out: string): SizeResult {
         configFile: c.file,
     });
     for (let i = 0; i < runs; i++) {
-        ours.push(expect(runEval(spec("index.js")), `index.ts with ${n} services`, 7 + 4 * n, n));
+        ours.push(expect(runEval(spec("index.js")), `index.ts with ${n} services`, 8 + 3 * n, n));
         flat.push(
             expect(runEval(spec("baseline.js")), `baseline with ${n} services`, 5 + 2 * n, 0),
         );

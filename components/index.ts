@@ -17,8 +17,8 @@ export type {
 } from "./microservice";
 export { PostgresDatabase, PGDATA } from "./postgresDatabase";
 export type { HealthcheckArgs, PostgresDatabaseArgs } from "./postgresDatabase";
-export { RegistryImage } from "./registryImage";
-export type { RegistryImageArgs } from "./registryImage";
+export { RegistryImage, RegistryImages } from "./registryImage";
+export type { RegistryImageArgs, RegistryImagesArgs, RegistryImagesEntry } from "./registryImage";
 export { ServiceNetwork } from "./serviceNetwork";
 export type { ServiceNetworkArgs } from "./serviceNetwork";
 export type { ServiceImage, ServicePort, ServiceSpec } from "./serviceSpec";

@@ -33,6 +33,8 @@ export type ReleaseStrategy = { createFirst: true } | { createFirst: false; why:
  * (host and registry credentials) comes from the caller's resource options.
  */
 export class Microservice extends pulumi.ComponentResource {
+    /** The Pulumi type token (`msa:service:Microservice`). */
+    public static readonly TYPE = "msa:service:Microservice";
     /** `<repository>:<tag>@sha256:…`, the exact image the container runs. */
     public readonly imageRef: pulumi.Output<string>;
     public readonly containerName: pulumi.Output<string>;
@@ -43,7 +45,7 @@ export class Microservice extends pulumi.ComponentResource {
 
     constructor(name: string, args: MicroserviceArgs, opts?: pulumi.ComponentResourceOptions) {
         checkServiceSpec("Microservice", name, args);
-        super("msa:service:Microservice", name, {}, opts);
+        super(Microservice.TYPE, name, {}, opts);
         const imageRef = declareImage(this, name, args.image);
         const ports = args.ports ?? [];
         const published = ports.filter((p) => p.host !== undefined);

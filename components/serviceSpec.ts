@@ -24,13 +24,22 @@ export interface ServicePort {
     protocol?: "tcp" | "udp";
 }
 
-/** Where the service's image comes from: a registry (pinned by digest), or a build here. */
+/**
+ * Where the service's image comes from: a registry (pinned by digest), an image resolved already
+ * (the stack's `RegistryImages`), or a build here.
+ */
 export type ServiceImage =
     | {
           /** `<server>/<namespace>/<project>/<image>`, resolved through the caller's provider. */
           repository: pulumi.Input<string>;
           /** Tag to resolve; the container runs the digest it points at when deployed. */
           tag: pulumi.Input<string>;
+          ref?: undefined;
+          build?: undefined;
+      }
+    | {
+          /** The exact image to run, as given: `<repository>:<tag>@sha256:…` from `RegistryImages`. */
+          ref: pulumi.Input<string>;
           build?: undefined;
       }
     | {
@@ -38,6 +47,7 @@ export type ServiceImage =
           repository: string;
           /** Default: `src-<hash>` of the build context and args. */
           tag?: string;
+          ref?: undefined;
           build: {
               /** Folder with the Dockerfile, relative to the working directory. */
               context: string;
@@ -87,12 +97,18 @@ export interface ServiceHealthcheck {
     startPeriod: string;
 }
 
-/** The registry image pinned by digest, or the image built here (run by digest when pushed). */
+/**
+ * The image as given, the registry image pinned by digest, or the image built here (run by digest
+ * when pushed).
+ */
 export function declareImage(
     parent: pulumi.Resource,
     name: string,
     image: ServiceImage,
 ): pulumi.Output<string> {
+    if (image.ref !== undefined) {
+        return pulumi.output(image.ref);
+    }
     if (image.build === undefined) {
         return new RegistryImage(name, image, { parent }).ref;
     }

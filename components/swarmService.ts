@@ -28,6 +28,8 @@ export interface SwarmServiceArgs extends ServiceSpec {
  * task.
  */
 export class SwarmService extends pulumi.ComponentResource {
+    /** The Pulumi type token (`msa:swarm:SwarmService`). */
+    public static readonly TYPE = "msa:swarm:SwarmService";
     public readonly imageRef: pulumi.Output<string>;
     public readonly serviceName: pulumi.Output<string>;
     /** `http://localhost:<port>` for each published port (in host mode: on a node running a task). */
@@ -39,7 +41,7 @@ export class SwarmService extends pulumi.ComponentResource {
         if (!Number.isInteger(replicas) || replicas < 0 || replicas > 1000) {
             throw new Error(`SwarmService ${name}: replicas must be 0-1000, got ${replicas}`);
         }
-        super("msa:swarm:SwarmService", name, {}, opts);
+        super(SwarmService.TYPE, name, {}, opts);
         const imageRef = declareImage(this, name, args.image);
         const { plain, secret } = serviceEnv(args);
         const hc = args.healthcheck;

@@ -43,7 +43,8 @@ describe("dev stack (the legacy compose setup)", () => {
             "msa:network:ServiceNetwork": 1,
             "msa:database:PostgresDatabase": 1,
             "msa:service:Microservice": 2,
-            "msa:registry:RegistryImage": 3,
+            "msa:registry:RegistryImages": 1,
+            "msa:registry:RegistryImage": 1,
             "msa:proxy:EdgeProxy": 1,
             [PROVIDER]: 1,
             [NETWORK]: 1,
@@ -245,7 +246,8 @@ describe("prod stack (external database)", () => {
         expect(countByType(prod)).toEqual({
             "msa:network:ServiceNetwork": 1,
             "msa:service:Microservice": 2,
-            "msa:registry:RegistryImage": 3,
+            "msa:registry:RegistryImages": 1,
+            "msa:registry:RegistryImage": 1,
             "msa:proxy:EdgeProxy": 1,
             [PROVIDER]: 1,
             [NETWORK]: 1,
@@ -516,13 +518,23 @@ describe("the program gives the runtime a turn between services", () => {
                 },
             },
         });
-        // Answered before SERVICE_B was declared: everything but the services.
+        // Answered before SERVICE_B was declared: everything but the services (their registry
+        // images come first, all in one component).
         expect(seenAtDeclaration.SERVICE_B).toEqual(
-            expect.arrayContaining(["database-container", "network-network", "docker"]),
+            expect.arrayContaining([
+                "database-container",
+                "network-network",
+                "docker",
+                "images",
+                "SERVICE_B-image",
+                "SERVICE_D-image",
+            ]),
         );
-        expect(seenAtDeclaration.SERVICE_B?.some((n) => n.startsWith("SERVICE_"))).toBe(false);
+        expect(seenAtDeclaration.SERVICE_B?.filter((n) => n.startsWith("SERVICE_")).sort()).toEqual(
+            ["SERVICE_B-image", "SERVICE_D-image"],
+        );
         expect(seenAtDeclaration.SERVICE_D).toEqual(
-            expect.arrayContaining(["SERVICE_B", "SERVICE_B-image", "SERVICE_B-container"]),
+            expect.arrayContaining(["SERVICE_B", "SERVICE_B-container"]),
         );
     });
 

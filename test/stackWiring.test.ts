@@ -33,6 +33,42 @@ interface AliasSpec {
     parenturn: string;
 }
 
+/**
+ * The alias specs each resource was registered with, by name, as the mock monitor received them.
+ */
+async function aliasSpecs(
+    options: Parameters<typeof captureStack>[0],
+): Promise<Map<string, AliasSpec[]>> {
+    const { MockMonitor } = nodeRequire<{
+        MockMonitor: { prototype: { registerResource(req: RegisterRequest): unknown } };
+    }>("@pulumi/pulumi/runtime/mocks");
+    const register = jest.spyOn(MockMonitor.prototype, "registerResource");
+    try {
+        await captureStack(options);
+        const specs = new Map<string, AliasSpec[]>();
+        for (const [req] of register.mock.calls) {
+            const own = req.getAliasesList().map((a) => a.getSpec()?.toObject());
+            specs.set(
+                req.getName(),
+                own.filter((a): a is AliasSpec => a !== undefined),
+            );
+        }
+        return specs;
+    } finally {
+        register.mockRestore();
+    }
+}
+
+/** The URN an alias with a parent names, as the engine derives it (type chain of the parent). */
+function urnOfAlias(alias: AliasSpec, name: string): string {
+    const parent = /^urn:pulumi:([^:]+)::([^:]+)::(.+)::[^:]+$/.exec(alias.parenturn);
+    if (parent === null) {
+        throw new Error(`not a parent URN: ${alias.parenturn}`);
+    }
+    const [, stack, project, types] = parent;
+    return `urn:pulumi:${stack}::${project}::${types}$docker:index/remoteImage:RemoteImage::${alias.name || name}`;
+}
+
 /** A protobuf message of the resource monitor's protocol, as far as these tests read it. */
 interface RegisterRequest {
     getName(): string;
@@ -65,27 +101,81 @@ describe("the Docker provider", () => {
     });
 
     test("keeps the URN it had inside the pre-v2 GitlabRegistry component, so it is not replaced", async () => {
-        const { MockMonitor } = nodeRequire<{
-            MockMonitor: { prototype: { registerResource(req: RegisterRequest): unknown } };
-        }>("@pulumi/pulumi/runtime/mocks");
-        const register = jest.spyOn(MockMonitor.prototype, "registerResource");
-        try {
-            await captureStack({ stack: "dev" });
-            const requests = register.mock.calls.map(([req]) => req);
-            const provider = requests.filter((req) => req.getName() === "docker");
-            expect(provider).toHaveLength(1);
-            expect(provider[0]?.getAliasesList().map((a) => a.getSpec()?.toObject())).toEqual([
+        const aliases = await aliasSpecs({ stack: "dev" });
+        expect(aliases.get("docker")).toEqual([
+            {
+                name: "gitlab-provider",
+                type: "",
+                stack: "",
+                project: "",
+                parenturn: "urn:pulumi:dev::msa::msa:registry:GitlabRegistry::gitlab",
+            },
+        ]);
+    });
+});
+
+describe("the services' registry images: one component for all of them", () => {
+    test("each image is pulled under `images`, whose inputs are every repository and tag", async () => {
+        const c = await captureStack({ stack: "dev" });
+        const images = c.resources.filter((r) => r.type === "msa:registry:RegistryImages");
+        expect(images.map((r) => [r.name, r.parent, r.inputs])).toEqual([
+            [
+                "images",
+                null,
                 {
-                    name: "gitlab-provider",
-                    type: "",
-                    stack: "",
-                    project: "",
-                    parenturn: "urn:pulumi:dev::msa::msa:registry:GitlabRegistry::gitlab",
+                    images: {
+                        SERVICE_B: {
+                            repository: "registry.gitlab.com/my-group/msa/service-b",
+                            tag: "latest",
+                        },
+                        SERVICE_D: {
+                            repository: "registry.gitlab.com/my-group/msa/service-d",
+                            tag: "latest",
+                        },
+                    },
                 },
-            ]);
-        } finally {
-            register.mockRestore();
+            ],
+        ]);
+        for (const key of ["SERVICE_B", "SERVICE_D"]) {
+            const pulled = byName(c, `${key}-image`);
+            expect(pulled.parent).toBe("images");
+            expect(byName(c, `${key}-container`).inputs.image).toBe(pulled.inputs.name);
         }
+        // The services no longer hold a registry image of their own (the proxy still does).
+        expect(
+            c.resources.filter((r) => r.type === "msa:registry:RegistryImage").map((r) => r.name),
+        ).toEqual(["proxy"]);
+    });
+
+    // The URNs the images had when each service declared its own RegistryImage, as earlier
+    // versions of the program registered them: an alias to each, so an upgrade replaces nothing.
+    test.each([
+        ["dev", "msa:service:Microservice"],
+        ["staging", "msa:swarm:SwarmService"],
+    ])("on %s, each pulled image keeps the URN it had under its %s", async (stack, owner) => {
+        const aliases = await aliasSpecs({ stack });
+        for (const key of ["SERVICE_B", "SERVICE_D"]) {
+            expect(aliases.get(`${key}-image`)?.map((a) => urnOfAlias(a, `${key}-image`))).toEqual([
+                `urn:pulumi:${stack}::msa::${owner}$msa:registry:RegistryImage$docker:index/remoteImage:RemoteImage::${key}-image`,
+                `urn:pulumi:${stack}::msa::${owner}$docker:index/remoteImage:RemoteImage::${key}-image`,
+            ]);
+        }
+    });
+
+    test("a stack whose services are all built here declares no `images` component", async () => {
+        const config = stackConfig("dev");
+        config["msa:services"] = {
+            api: {
+                build: { context: ".", dockerfile: "docker/example-service/Dockerfile" },
+                tag: "1.0.0",
+            },
+        };
+        const c = await captureStack({ stack: "dev", config });
+        expect(c.resources.map((r) => r.type)).not.toContain("msa:registry:RegistryImages");
+        expect(byName(c, "api-image").type).toBe("docker:index/image:Image");
+        expect(c.invokes.map((i) => i.args.name)).not.toContain(
+            "registry.gitlab.com/my-group/msa/api:1.0.0",
+        );
     });
 });
 

@@ -84,6 +84,17 @@ describe("Microservice", () => {
         ]);
     });
 
+    test("runs an image resolved already (the stack's RegistryImages) as given, pulling nothing itself", async () => {
+        const ref = "registry.example.com/g/p/orders:1.2.3@sha256:0123";
+        const svc = new Microservice("given", args({ image: { ref }, containerName: "given" }));
+        expect(await value(svc.imageRef)).toBe(ref);
+        expect((await inputsOf(svc)).image).toBe(ref);
+        expect(created.map((r) => `${r.type} ${r.name}`)).toEqual([
+            "msa:service:Microservice given",
+            "docker:index/container:Container given-container",
+        ]);
+    });
+
     test("builds DB_* from the endpoint, TZ, then its own env, then the secrets", async () => {
         const svc = new Microservice(
             "orders",

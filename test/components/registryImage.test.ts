@@ -1,7 +1,7 @@
 /**
- * `RegistryImage` on its own, with plain `pulumi.runtime.setMocks`: the tag resolved to a digest
- * through the caller's Docker provider, the image pulled by that digest, and the alias that keeps
- * an image declared before the component existed.
+ * `RegistryImage` and `RegistryImages` on their own, with plain `pulumi.runtime.setMocks`: the tag
+ * resolved to a digest through the caller's Docker provider, the image pulled by that digest, and
+ * the aliases that keep an image declared before the component existed.
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
@@ -47,7 +47,7 @@ const recordOptions: pulumi.ComponentResourceOptions = {
     ],
 };
 
-import { RegistryImage } from "../../components";
+import { RegistryImage, RegistryImages } from "../../components";
 
 const REPO = "registry.example.com/g/p/orders";
 
@@ -115,5 +115,104 @@ describe("RegistryImage", () => {
         await value(image.ref);
         expect(options["top-image"]?.parent).toBe(image);
         expect(options["top-image"]?.aliases).toEqual([]);
+    });
+});
+
+describe("RegistryImages", () => {
+    const OTHER = "registry.example.com/g/p/billing";
+
+    test("one component resolves each image and pulls it by its digest", async () => {
+        const images = new RegistryImages("images", {
+            images: {
+                orders: { repository: REPO, tag: "1.2.3" },
+                billing: { repository: OTHER, tag: "7" },
+            },
+        });
+        // `<repo>:1.2.3` has 37 characters, `<other>:7` 34: the mock's digests.
+        expect(await value(images.refs.orders as pulumi.Output<string>)).toBe(
+            `${REPO}:1.2.3@sha256:37`,
+        );
+        expect(await value(images.refs.billing as pulumi.Output<string>)).toBe(
+            `${OTHER}:7@sha256:34`,
+        );
+        expect(Object.keys(images.refs)).toEqual(["orders", "billing"]);
+        expect(await registeredOutputs(images)).toEqual({
+            refs: { orders: `${REPO}:1.2.3@sha256:37`, billing: `${OTHER}:7@sha256:34` },
+        });
+        expect(calls.map((c) => c.inputs.name)).toEqual([`${REPO}:1.2.3`, `${OTHER}:7`]);
+        expect(created).toEqual([
+            {
+                type: "msa:registry:RegistryImages",
+                name: "images",
+                inputs: {
+                    images: {
+                        orders: { repository: REPO, tag: "1.2.3" },
+                        billing: { repository: OTHER, tag: "7" },
+                    },
+                },
+                provider: "",
+            },
+            {
+                type: "docker:index/remoteImage:RemoteImage",
+                name: "orders-image",
+                inputs: {
+                    name: `${REPO}:1.2.3@sha256:37`,
+                    pullTriggers: ["sha256:37"],
+                    keepLocally: true,
+                },
+                provider: "",
+            },
+            {
+                type: "docker:index/remoteImage:RemoteImage",
+                name: "billing-image",
+                inputs: {
+                    name: `${OTHER}:7@sha256:34`,
+                    pullTriggers: ["sha256:34"],
+                    keepLocally: true,
+                },
+                provider: "",
+            },
+        ]);
+    });
+
+    test("resolves and pulls through the caller's Docker provider", async () => {
+        const provider = new docker.Provider("many", { host: "ssh://deploy@host" });
+        const images = new RegistryImages(
+            "via-many",
+            { images: { a: { repository: REPO, tag: pulumi.output("2.0.0") } } },
+            { providers: [provider] },
+        );
+        await value(images.refs.a as pulumi.Output<string>);
+        const ref = `${await value(provider.urn)}::${await value(provider.id)}`;
+        expect(calls.map((c) => c.provider)).toEqual([ref]);
+        expect(created.find((r) => r.name === "a-image")?.provider).toBe(ref);
+    });
+
+    test("an image with a former owner keeps the URNs it had in the owner's RegistryImage, or under the owner", async () => {
+        const owner = "urn:pulumi:test::msa::msa:service:Microservice::orders";
+        const images = new RegistryImages(
+            "owned",
+            { images: { orders: { repository: REPO, tag: "1", formerOwner: owner } } },
+            recordOptions,
+        );
+        await value(images.refs.orders as pulumi.Output<string>);
+        expect(options["orders-image"]?.parent).toBe(images);
+        const aliases = (options["orders-image"]?.aliases ?? []) as {
+            parent: pulumi.Input<string>;
+        }[];
+        expect(await Promise.all(aliases.map((a) => value(pulumi.output(a.parent))))).toEqual([
+            "urn:pulumi:test::msa::msa:service:Microservice$msa:registry:RegistryImage::orders",
+            owner,
+        ]);
+    });
+
+    test("without a former owner, no alias", async () => {
+        const images = new RegistryImages(
+            "unowned",
+            { images: { fresh: { repository: REPO, tag: "1" } } },
+            recordOptions,
+        );
+        await value(images.refs.fresh as pulumi.Output<string>);
+        expect(options["fresh-image"]?.aliases).toEqual([]);
     });
 });

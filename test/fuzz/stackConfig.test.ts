@@ -589,8 +589,9 @@ const allServices = (p: Plan) => [...p.containers.values()];
 const everyServiceEnv = (p: Plan, name: string, value: unknown) =>
     p.containers.size > 0 &&
     allServices(p).every((c) => envsOf(c).includes(`${name}=${String(value)}`));
+/** A service's pulled image: in the stack's `images` component (or its own, if it builds one). */
 const remoteImage = (p: Plan, svc: string): string =>
-    String(p.services.get(svc)?.get(`${svc}-image`)?.name);
+    String((p.services.get(svc)?.get(`${svc}-image`) ?? p.inputs(`${svc}-image`))?.name);
 const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
 /** The case a check runs in: its stack and its final config, as mutated and as the program read it. */

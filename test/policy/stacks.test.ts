@@ -186,8 +186,8 @@ describe("a hostile prod config", () => {
         expect(lines).toEqual([
             '[mandatory] prod-images-pinned: Image "database-image" builds registry.gitlab.com/my-group/msa/db:latest, whose tag latest moves in prod; set msa:database.image.tag to a release or commit tag',
             '[mandatory] prod-images-pinned: Image "database-image" builds on postgres:14 (build arg BASE_IMAGE) without a digest in prod, so a rebuild may start from another base; set msa:database.image.base to <image>:<tag>@sha256:<digest>',
-            '[mandatory] db-port-private: Container "database-container" publishes the database port 5432 on 0.0.0.0, reachable from outside the host; set msa:database.bindAddress to 127.0.0.1 or a private address (or set msa:database.publicBindOverride: true on purpose)',
             `[mandatory] prod-images-pinned: RemoteImage "SERVICE_B-image" pulls ${image("SERVICE_B-image")}, whose tag latest moves in prod, so the next deploy may run another image; set the service's tag (msa:services.<key>.tag) to a release tag`,
+            '[mandatory] db-port-private: Container "database-container" publishes the database port 5432 on 0.0.0.0, reachable from outside the host; set msa:database.bindAddress to 127.0.0.1 or a private address (or set msa:database.publicBindOverride: true on purpose)',
             '[mandatory] no-privileged-containers: Container "intruder" runs privileged, which hands it the host; remove privileged: true',
             '[mandatory] no-docker-socket-mount: Container "intruder" bind-mounts /var/run/docker.sock from the host, which exposes the Docker socket /var/run/docker.sock and with it the host; remove the mount',
         ]);
