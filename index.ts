@@ -33,6 +33,7 @@ import {
 } from "./config/naming";
 import { loadStackConfig } from "./config/pulumiConfig";
 import { projectRoot } from "./config/stackFiles";
+import { hostEndpoint } from "./lib/endpoint";
 import { keepPromiseTracesUnformatted } from "./lib/stackTraces";
 
 // Before anything is declared: the SDK's per-promise traces are not source-mapped (lib/stackTraces.ts).
@@ -258,7 +259,7 @@ export = async () => {
                     .apply((own) => [
                         ...routes
                             .filter((r) => r.alias === key)
-                            .map((r) => `http://${displayAddress(r.bindAddress)}:${r.hostPort}`),
+                            .map((r) => hostEndpoint(r.bindAddress, r.hostPort)),
                         ...own,
                     ]),
             ]),
@@ -297,11 +298,6 @@ function proxyRoutes(key: string, svc: ServiceConfig): EdgeProxyRoute[] {
 function splitTag(image: string): { repository: string; tag: string } {
     const colon = image.lastIndexOf(":");
     return { repository: image.slice(0, colon), tag: image.slice(colon + 1) };
-}
-
-/** A port bound to every interface is reached on the Docker host as `localhost`. */
-function displayAddress(bind: string | undefined): string {
-    return bind === undefined || bind === "0.0.0.0" ? "localhost" : bind;
 }
 
 /** A folder of the project, relative to where `pulumi` runs (the provider reads it from there). */

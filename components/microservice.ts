@@ -1,6 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { durationSeconds } from "../lib/duration";
+import { hostEndpoint } from "../lib/endpoint";
 import { toLabels, withRelease } from "./labels";
 import {
     checkServiceSpec,
@@ -48,7 +49,9 @@ export class Microservice extends pulumi.ComponentResource {
         super(Microservice.TYPE, name, {}, opts);
         const imageRef = declareImage(this, name, args.image);
         const ports = args.ports ?? [];
-        const published = ports.filter((p) => p.host !== undefined);
+        const published = ports.filter(
+            (p): p is ServicePort & { host: number } => p.host !== undefined,
+        );
         this.release = releaseStrategy(args, published);
         const labels = withRelease(
             args.labels,
@@ -95,9 +98,7 @@ export class Microservice extends pulumi.ComponentResource {
         );
         this.imageRef = imageRef;
         this.containerName = container.name;
-        this.endpoints = pulumi.output(
-            published.map((p) => `http://${displayAddress(p.bindAddress ?? "0.0.0.0")}:${p.host}`),
-        );
+        this.endpoints = pulumi.output(published.map((p) => hostEndpoint(p.bindAddress, p.host)));
         this.registerOutputs({
             imageRef: this.imageRef,
             containerName: this.containerName,
@@ -139,9 +140,4 @@ function waitTimeoutSeconds(hc: ServiceHealthcheck): number {
                 hc.retries * (durationSeconds(hc.interval) + durationSeconds(hc.timeout)),
         ) + 10
     );
-}
-
-/** A port bound to every interface is reached on the Docker host as `localhost`. */
-function displayAddress(bind: string): string {
-    return bind === "0.0.0.0" ? "localhost" : bind;
 }

@@ -126,6 +126,23 @@ describe("Microservice", () => {
         ]);
     });
 
+    test("an IPv6 bind address is shown in brackets, every interface (::) as localhost", async () => {
+        const svc = new Microservice(
+            "orders",
+            args({
+                containerName: "orders-v6",
+                ports: [
+                    { container: 8080, host: 18081, bindAddress: "::1" },
+                    { container: 8081, host: 18082, bindAddress: "::" },
+                ],
+            }),
+        );
+        expect(await value(svc.endpoints)).toEqual([
+            "http://[::1]:18081",
+            "http://localhost:18082",
+        ]);
+    });
+
     test("publishes only ports with a host port; defaults tcp and 0.0.0.0", async () => {
         const svc = new Microservice(
             "orders",
