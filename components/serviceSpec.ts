@@ -173,6 +173,11 @@ export function serviceEnv(args: ServiceSpec): {
 export function checkServiceSpec(kind: string, name: string, args: ServiceSpec): void {
     const errors: string[] = [];
     const names = [...Object.keys(args.env ?? {}), ...Object.keys(args.secretEnv ?? {})];
+    for (const env of Object.keys(args.secretEnv ?? {})) {
+        if (Object.hasOwn(args.env ?? {}, env)) {
+            errors.push(`env ${env} is given both in env and in secretEnv; keep one`);
+        }
+    }
     for (const env of names) {
         if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(env)) {
             errors.push(`env name ${JSON.stringify(env)} is not a valid environment variable name`);
@@ -181,6 +186,7 @@ export function checkServiceSpec(kind: string, name: string, args: ServiceSpec):
         }
     }
     const seen = new Set<string>();
+    const published: { bind: string; port: string }[] = [];
     (args.ports ?? []).forEach((p, i) => {
         for (const [field, port] of [
             ["container", p.container],
@@ -190,9 +196,22 @@ export function checkServiceSpec(kind: string, name: string, args: ServiceSpec):
                 errors.push(`ports[${i}].${field} must be 1-65535, got ${port}`);
             }
         }
-        const key = `${p.bindAddress ?? "0.0.0.0"}:${p.host}/${p.protocol ?? "tcp"}`;
+        const bind = p.bindAddress ?? "0.0.0.0";
+        const port = `${p.host}/${p.protocol ?? "tcp"}`;
+        const key = `${bind}:${port}`;
         if (p.host !== undefined && seen.has(key)) {
             errors.push(`ports[${i}].host ${p.host} is published twice`);
+        } else if (p.host !== undefined) {
+            // 0.0.0.0 takes the port on every address: Docker refuses a second bind of it.
+            const clash = published.find(
+                (q) => q.port === port && (q.bind === "0.0.0.0" || bind === "0.0.0.0"),
+            );
+            if (clash !== undefined) {
+                errors.push(
+                    `ports[${i}].host ${port} on ${bind} clashes with the same port on ${clash.bind}`,
+                );
+            }
+            published.push({ bind, port });
         }
         seen.add(key);
     });

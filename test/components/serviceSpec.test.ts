@@ -289,6 +289,31 @@ describe("checkServiceSpec", () => {
             "Svc bad: ports[1].host 8080 is published twice",
         ],
         [
+            "a host port on 127.0.0.1 and on every address (0.0.0.0)",
+            {
+                ports: [
+                    { container: 80, host: 8080 },
+                    { container: 81, host: 8080, bindAddress: "127.0.0.1" },
+                ],
+            },
+            "Svc bad: ports[1].host 8080/tcp on 127.0.0.1 clashes with the same port on 0.0.0.0",
+        ],
+        [
+            "a host port on every address after the same port on 10.0.0.5",
+            {
+                ports: [
+                    { container: 80, host: 8080, bindAddress: "10.0.0.5", protocol: "udp" },
+                    { container: 81, host: 8080, bindAddress: "0.0.0.0", protocol: "udp" },
+                ],
+            },
+            "Svc bad: ports[1].host 8080/udp on 0.0.0.0 clashes with the same port on 10.0.0.5",
+        ],
+        [
+            "a name in both env and secretEnv",
+            { env: { API_TOKEN: "x" }, secretEnv: { API_TOKEN: "y" } },
+            "Svc bad: env API_TOKEN is given both in env and in secretEnv; keep one",
+        ],
+        [
             "an alias starting with a dash",
             { alias: "-orders" },
             'Svc bad: alias must be one DNS label, got "-orders"',
