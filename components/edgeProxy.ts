@@ -180,8 +180,9 @@ export function haproxyConfig(routes: EdgeProxyRoute[]): string {
         "    hold nx 1s",
         "    accepted_payload_size 8192",
     ];
+    const used = new Set<string>();
     for (const r of routes) {
-        const id = `${r.alias.replace(/[^A-Za-z0-9_]/g, "_")}_${r.port}`;
+        const id = sectionName(r, used);
         lines.push(
             "",
             `frontend ${id}`,
@@ -205,6 +206,21 @@ export function haproxyConfig(routes: EdgeProxyRoute[]): string {
         );
     }
     return `${lines.join("\n")}\n`;
+}
+
+/**
+ * `<alias>_<port>`, unique among the sections: HAProxy refuses two frontends (or backends) of one
+ * name, which two routes to one alias and port (on two host ports), or aliases that differ only
+ * in a character HAProxy does not take (`a-b`, `a_b`), would otherwise give.
+ */
+function sectionName(r: EdgeProxyRoute, used: Set<string>): string {
+    const base = `${r.alias.replace(/[^A-Za-z0-9_]/g, "_")}_${r.port}`;
+    let id = base;
+    for (let n = 1; used.has(id); n++) {
+        id = n === 1 ? `${base}_${r.hostPort}` : `${base}_${r.hostPort}_${n}`;
+    }
+    used.add(id);
+    return id;
 }
 
 function checkRoutes(name: string, routes: EdgeProxyRoute[]): void {

@@ -148,6 +148,40 @@ describe("haproxyConfig", () => {
         expect(haproxyConfig([WEB])).toBe(HEAD + WEB_SECTION);
     });
 
+    test("section names stay unique: one alias and port on two host ports, aliases a-b and a_b", () => {
+        const routes: EdgeProxyRoute[] = [
+            { hostPort: 8080, alias: "a-b", port: 80, mode: "tcp" },
+            { hostPort: 8081, alias: "a-b", port: 80, mode: "tcp" },
+            { hostPort: 8082, alias: "a_b", port: 80, mode: "tcp" },
+            // Its first choice is the second route's name.
+            { hostPort: 8083, alias: "a_b_80", port: 8081, mode: "tcp" },
+            // A host port given twice (EdgeProxy refuses it; the config alone still names it apart).
+            { hostPort: 8081, alias: "a_b", port: 80, mode: "tcp" },
+        ];
+        const config = haproxyConfig(routes);
+        const sections = config.split("\n").filter((l) => /^(frontend|backend) /.test(l));
+        expect(sections).toEqual([
+            "frontend a_b_80",
+            "backend a_b_80",
+            "frontend a_b_80_8081",
+            "backend a_b_80_8081",
+            "frontend a_b_80_8082",
+            "backend a_b_80_8082",
+            "frontend a_b_80_8081_8083",
+            "backend a_b_80_8081_8083",
+            "frontend a_b_80_8081_2",
+            "backend a_b_80_8081_2",
+        ]);
+        // Each backend still follows its own alias.
+        expect(config.split("\n").filter((l) => l.includes("server-template"))).toEqual([
+            "    server-template a_b_80_ 4 a-b:80",
+            "    server-template a_b_80_8081_ 4 a-b:80",
+            "    server-template a_b_80_8082_ 4 a_b:80",
+            "    server-template a_b_80_8081_8083_ 4 a_b_80:8081",
+            "    server-template a_b_80_8081_2_ 4 a_b:80",
+        ]);
+    });
+
     test("one frontend and backend per route, in the routes' order", () => {
         expect(haproxyConfig([TCP, WEB, HTTP])).toBe(
             HEAD + TCP_SECTION + WEB_SECTION + HTTP_SECTION,
