@@ -40,9 +40,10 @@ export function freshStackFiles(): StackFiles {
 
 /**
  * A fresh `validateStackConfig` over a valid stack (registry, container database, one pulled
- * service `orders`, both passwords set as secrets) with `raw` laid over it.
+ * service `orders`, both passwords set as secrets) with `raw` laid over it; `secretKeys` are
+ * further keys Pulumi holds as secrets.
  */
-export function validate(raw: Record<string, unknown>): Result {
+export function validate(raw: Record<string, unknown>, secretKeys: string[] = []): Result {
     return freshConfig().validate.validateStackConfig({
         stack: "dev",
         raw: {
@@ -52,7 +53,7 @@ export function validate(raw: Record<string, unknown>): Result {
             ...raw,
         },
         secrets: { present: { dbPassword: true, registryPassword: true } },
-        secretKeys: new Set(["dbPassword", "registryPassword"]),
+        secretKeys: new Set(["dbPassword", "registryPassword", ...secretKeys]),
     });
 }
 
