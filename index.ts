@@ -32,7 +32,7 @@ import {
     stackLabels,
 } from "./config/naming";
 import { loadStackConfig } from "./config/pulumiConfig";
-import { projectRoot } from "./config/stackFiles";
+import { projectRoot } from "./config/projectRoot";
 import { hostEndpoint } from "./lib/endpoint";
 import { keepPromiseTracesUnformatted } from "./lib/stackTraces";
 

@@ -178,8 +178,8 @@ export async function runUnderRuntime(spec: RuntimeRunSpec): Promise<RuntimeRunR
             probe,
             ...(spec.extraNodeArgs ?? []),
             require.resolve("@pulumi/pulumi/cmd/run", { paths: [spec.root] }),
-            `--monitor=${address}`,
-            `--engine=${address}`,
+            `--monitor=${address.monitor}`,
+            `--engine=${address.engine}`,
             "--organization=organization",
             `--project=${spec.project}`,
             `--stack=${spec.stack}`,
@@ -346,14 +346,20 @@ const ENGINE_COMPUTED: Record<string, string[]> = {
 type Callback<T> = (err: grpcTypes.ServiceError | null, value?: T) => void;
 type Call<Req> = { request: Req };
 
-/** The resource monitor and engine services of a preview, answering at once. */
+/**
+ * The resource monitor and engine services of a preview, answering at once. Each on its own
+ * server, as the CLI serves them (`--monitor` and `--engine` are two addresses): on one address
+ * the SDK's two clients would share one HTTP/2 connection, and its serialized log RPCs would queue
+ * behind the registrations.
+ */
 class EngineStandIn {
     public readonly registered: RegisteredResource[] = [];
     public readonly errors: string[] = [];
     public invokes = 0;
     /** Calls per RPC method (`ResourceMonitor/RegisterResource`, `Engine/Log`, …). */
     public readonly calls: Record<string, number> = {};
-    private readonly server = new grpc.Server();
+    private readonly monitorServer = new grpc.Server();
+    private readonly engineServer = new grpc.Server();
     private readonly qualifiedTypes = new Map<string, string>();
     private rootUrn = "";
 
@@ -362,8 +368,8 @@ class EngineStandIn {
         private readonly stack: string,
     ) {}
 
-    public start(): Promise<string> {
-        this.server.addService(
+    public async start(): Promise<{ monitor: string; engine: string }> {
+        this.monitorServer.addService(
             resrpc.ResourceMonitorService,
             this.counted("ResourceMonitor", {
                 supportsFeature: (
@@ -386,7 +392,7 @@ class EngineStandIn {
                     cb(null, new emptyproto.Empty()),
             }),
         );
-        this.server.addService(
+        this.engineServer.addService(
             engrpc.EngineService,
             this.counted("Engine", {
                 log: (call: Call<engproto.LogRequest>, cb: Callback<emptyproto.Empty>) => {
@@ -406,13 +412,10 @@ class EngineStandIn {
                 },
             }),
         );
-        return new Promise((resolve, reject) => {
-            this.server.bindAsync(
-                "127.0.0.1:0",
-                grpc.ServerCredentials.createInsecure(),
-                (err, port) => (err ? reject(err) : resolve(`127.0.0.1:${port}`)),
-            );
-        });
+        return {
+            monitor: await listen(this.monitorServer),
+            engine: await listen(this.engineServer),
+        };
     }
 
     /** The handlers, each counting its calls. */
@@ -432,10 +435,12 @@ class EngineStandIn {
         ) as T;
     }
 
-    public stop(): Promise<void> {
-        return new Promise((resolve) => {
-            this.server.tryShutdown(() => resolve());
-        });
+    public async stop(): Promise<void> {
+        await Promise.all(
+            [this.monitorServer, this.engineServer].map(
+                (server) => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
+            ),
+        );
     }
 
     private registerResource(
@@ -473,6 +478,15 @@ class EngineStandIn {
             ),
         );
     }
+}
+
+/** Serves `server` on a free local port; its address. */
+function listen(server: grpcTypes.Server): Promise<string> {
+    return new Promise((resolve, reject) => {
+        server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, port) =>
+            err ? reject(err) : resolve(`127.0.0.1:${port}`),
+        );
+    });
 }
 
 /**

@@ -12,7 +12,10 @@
 import * as fs from "fs";
 import * as path from "path";
 import { isMap, isScalar, isSeq, parseDocument } from "yaml";
+import { projectRoot } from "./projectRoot";
 import { LIMITS, PROJECT, SECRET_KEYS } from "./schema";
+
+export { projectRoot };
 
 export interface StackFileConfig {
     stack: string;
@@ -33,24 +36,6 @@ export const placeholderSecret = (key: string): string =>
 interface ProjectFile {
     name?: string;
     config: Record<string, Record<string, unknown>>;
-}
-
-/**
- * The folder holding `Pulumi.yaml`, found by walking up from this file, so the answer is the same
- * from the TypeScript sources and from JavaScript compiled into a subfolder (`bin/`) or elsewhere.
- */
-export function projectRoot(start = __dirname): string {
-    for (let dir = start; ; dir = path.dirname(dir)) {
-        if (fs.existsSync(path.join(dir, "Pulumi.yaml"))) {
-            return dir;
-        }
-        if (path.dirname(dir) === dir) {
-            // Compiled outside the checkout: Pulumi runs programs from the project folder.
-            return fs.existsSync(path.join(process.cwd(), "Pulumi.yaml"))
-                ? process.cwd()
-                : path.resolve(__dirname, "..");
-        }
-    }
 }
 
 export function readProjectFile(root = projectRoot()): ProjectFile {

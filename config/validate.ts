@@ -6,7 +6,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { z } from "zod";
-import { projectRoot } from "./stackFiles";
+import { projectRoot } from "./projectRoot";
 import {
     containerDatabaseSchema,
     externalDatabaseSchema,

@@ -6,7 +6,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { projectRoot } from "../../config/stackFiles";
+import { projectRoot } from "../../config/projectRoot";
 
 /** This checkout (or Stryker's sandbox of it): the folder above `config/`. */
 const CHECKOUT = path.resolve(__dirname, "..", "..");
