@@ -275,11 +275,8 @@ export = async () => {
     };
 };
 
-/** The TCP host ports of a service, routed by the edge proxy to its alias. */
+/** The TCP host ports of a service, routed by the edge proxy to its alias (stacks with a proxy). */
 function proxyRoutes(key: string, svc: ServiceConfig): EdgeProxyRoute[] {
-    if (cfg.proxy === undefined) {
-        return [];
-    }
     return svc.ports
         .filter((p) => p.host !== undefined && p.protocol === "tcp")
         .map((p) => ({

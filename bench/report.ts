@@ -40,6 +40,11 @@ export interface Measured {
     invokes: number;
     /** RPCs one run made to the engine, per method (pulumi-runtime runs). */
     rpcs?: Record<string, number>;
+    /**
+     * Log RPCs that arrived after the last registration, invoke or output registration, and how
+     * long they took (pulumi-runtime runs): time the preview waits for the SDK's serial logs.
+     */
+    logTail?: { logs: Spread; ms: Spread };
 }
 
 export interface SizeResult {

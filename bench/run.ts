@@ -323,6 +323,7 @@ interface Sample {
     resources: number;
     invokes: number;
     rpcs?: Record<string, number>;
+    logTail?: { logs: number; ms: number };
 }
 
 function sizeResult(
@@ -339,6 +340,14 @@ function sizeResult(
         resources: list[0]?.resources ?? 0,
         invokes: list[0]?.invokes ?? 0,
         ...(list[0]?.rpcs === undefined ? {} : { rpcs: list[0].rpcs }),
+        ...(list.length > 0 && list.every((r) => r.logTail !== undefined)
+            ? {
+                  logTail: {
+                      logs: spread(list.map((r) => r.logTail?.logs ?? 0)),
+                      ms: spread(list.map((r) => r.logTail?.ms ?? 0)),
+                  },
+              }
+            : {}),
     });
     const program = measured(ours);
     const baseline = measured(flat);

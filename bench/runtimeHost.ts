@@ -148,6 +148,13 @@ export interface RuntimeRunResult {
     types: Record<string, number>;
     /** RPCs the program made, per method. */
     rpcs: Record<string, number>;
+    /**
+     * The SDK's log RPCs the stand-in received after the program's last registration, invoke or
+     * output registration, and the milliseconds from then to the last log: the SDK sends its logs
+     * one after another, and what is still queued when the program has declared everything is
+     * time the preview waits (docs/bench.md, "The log tail").
+     */
+    logTail: { logs: number; ms: number };
     /** What the stand-in recorded, for checks. */
     registered: RegisteredResource[];
 }
@@ -249,6 +256,7 @@ export async function runUnderRuntime(spec: RuntimeRunSpec): Promise<RuntimeRunR
             invokes: engine.invokes,
             types,
             rpcs: { ...engine.calls },
+            logTail: engine.logTail(),
             registered,
         };
     } finally {
@@ -343,6 +351,13 @@ const ENGINE_COMPUTED: Record<string, string[]> = {
     "docker:index/container:Container": ["name"],
 };
 
+/** Monitor calls by which a program declares something (not feature queries or shutdown). */
+const DECLARING = new Set([
+    "ResourceMonitor/registerResource",
+    "ResourceMonitor/registerResourceOutputs",
+    "ResourceMonitor/invoke",
+]);
+
 type Callback<T> = (err: grpcTypes.ServiceError | null, value?: T) => void;
 type Call<Req> = { request: Req };
 
@@ -358,6 +373,9 @@ class EngineStandIn {
     public invokes = 0;
     /** Calls per RPC method (`ResourceMonitor/RegisterResource`, `Engine/Log`, …). */
     public readonly calls: Record<string, number> = {};
+    /** When the last monitor call that declares something came, and when each log came. */
+    private lastDeclaredAt = 0;
+    private readonly logTimes: number[] = [];
     private readonly monitorServer = new grpc.Server();
     private readonly engineServer = new grpc.Server();
     private readonly qualifiedTypes = new Map<string, string>();
@@ -429,10 +447,25 @@ class EngineStandIn {
                 (call: never, cb: never) => {
                     const key = `${service}/${name}`;
                     this.calls[key] = (this.calls[key] ?? 0) + 1;
+                    if (key === "Engine/log") {
+                        this.logTimes.push(performance.now());
+                    } else if (DECLARING.has(key)) {
+                        this.lastDeclaredAt = performance.now();
+                    }
                     handle(call, cb);
                 },
             ]),
         ) as T;
+    }
+
+    /** The log RPCs after the last declaring call, and how long they took to arrive. */
+    public logTail(): { logs: number; ms: number } {
+        const after = this.logTimes.filter((t) => t > this.lastDeclaredAt);
+        const last = after[after.length - 1];
+        return {
+            logs: after.length,
+            ms: last === undefined ? 0 : Math.round(last - this.lastDeclaredAt),
+        };
     }
 
     public async stop(): Promise<void> {

@@ -172,6 +172,11 @@ describe("a measured run without --out", () => {
         expect([r?.baseline.resources, r?.baseline.invokes]).toEqual([7, 0]);
         for (const m of [r?.program, r?.baseline]) {
             expect(Object.keys(m?.wallMs ?? {})).toEqual(["min", "median", "max"]);
+            // The logs still queued when everything was declared: some, never more than were sent.
+            const tail = m?.logTail?.logs.median ?? NaN;
+            expect(tail).toBeGreaterThan(0);
+            expect(tail).toBeLessThanOrEqual(m?.rpcs?.["Engine/log"] ?? 0);
+            expect(m?.logTail?.ms.median).toBeGreaterThanOrEqual(0);
         }
         expect(results.captureOnly).toBeUndefined();
     });
