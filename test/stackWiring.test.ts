@@ -289,6 +289,28 @@ describe("proxy routes", () => {
     });
 });
 
+describe("paths inside the official images", () => {
+    test("the database keeps its data in the image's PGDATA; the proxy's config is where HAProxy reads it", async () => {
+        const c = await captureStack({ stack: "dev", config: stackConfig("dev") });
+        const db = byName(c, "database-container").inputs;
+        expect(db.envs).toContain("PGDATA=/var/lib/postgresql/data");
+        expect(db.volumes).toEqual([
+            expect.objectContaining({ containerPath: "/var/lib/postgresql/data" }),
+        ]);
+        const proxy = byName(c, "proxy-container").inputs;
+        expect(proxy.command).toEqual([
+            "haproxy",
+            "-W",
+            "-db",
+            "-f",
+            "/usr/local/etc/haproxy/haproxy.cfg",
+        ]);
+        expect(proxy.uploads).toEqual([
+            expect.objectContaining({ file: "/usr/local/etc/haproxy/haproxy.cfg" }),
+        ]);
+    });
+});
+
 describe("builds and secret env", () => {
     test("a service built with the whole project as its context gets the build context '.'", async () => {
         const config = stackConfig("dev");
