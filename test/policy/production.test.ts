@@ -3,7 +3,7 @@
  * whatever its environment is called) and what pinned means (a tag judged by what it is, digests
  * for pulled images and the DB base image).
  */
-import { isImmutableTag } from "../../policy/pinning";
+import type * as Pinning from "../../policy/pinning";
 import { TYPES } from "../../policy/policies";
 import {
     container,
@@ -15,6 +15,19 @@ import {
     service,
     UNKNOWN,
 } from "./resources";
+
+/**
+ * `policy/pinning.ts` loaded afresh inside the test: its patterns are module-level constants, which
+ * mutation testing credits only to tests during which the module was evaluated.
+ */
+function isImmutableTag(tag: string): boolean {
+    let pinning: typeof Pinning | undefined;
+    jest.isolateModules(() => {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports -- a fresh load (above)
+        pinning = require("../../policy/pinning") as typeof Pinning;
+    });
+    return (pinning as typeof Pinning).isImmutableTag(tag);
+}
 
 describe("tags judged by what they are", () => {
     test.each([
@@ -53,6 +66,8 @@ describe("tags judged by what they are", () => {
         "DEADBEEF12",
         "0123456789abcdef".repeat(4) + "0",
         "1.4.x",
+        "1.4.2.x",
+        "nightly-1.4.2",
     ])("%s moves", (tag) => {
         expect(isImmutableTag(tag)).toBe(false);
     });
