@@ -42,7 +42,8 @@ export function hostPathExposure(hostPath: string): Exposure | undefined {
     if (docker !== undefined) {
         return { what: `the Docker socket ${docker}` };
     }
-    const run = p === "/var/run" || p.startsWith("/var/run/") ? p.slice("/var".length) : p;
+    // `/var/run` itself holds the Docker socket: it was named above.
+    const run = p.startsWith("/var/run/") ? p.slice("/var".length) : p;
     if (run.endsWith(".sock")) {
         return { what: `the container runtime socket ${p}` };
     }

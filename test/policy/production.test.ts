@@ -4,6 +4,7 @@
  * for pulled images and the DB base image).
  */
 import type * as Pinning from "../../policy/pinning";
+import { pinningOf } from "../../policy/pinning";
 import { TYPES } from "../../policy/policies";
 import {
     container,
@@ -70,6 +71,20 @@ describe("tags judged by what they are", () => {
         "nightly-1.4.2",
     ])("%s moves", (tag) => {
         expect(isImmutableTag(tag)).toBe(false);
+    });
+});
+
+describe("what a reference pins", () => {
+    test("a reference that is not valid still has its tag and digest judged", () => {
+        const pinning = pinningOf(`registry.example/g/p/Web:1.4.2@${DIGEST}`);
+        expect(pinning).toEqual({
+            tag: "1.4.2",
+            digest: DIGEST,
+            immutableTag: true,
+            invalid: expect.stringContaining("Web") as unknown,
+        });
+        expect(pinningOf("registry.example/g/p/Web").immutableTag).toBe(false);
+        expect(pinningOf("registry.example/g/p/Web:latest").immutableTag).toBe(false);
     });
 });
 
