@@ -61,7 +61,8 @@ export function hostPathExposure(hostPath: string): Exposure | undefined {
 }
 
 function normalise(p: string): string {
-    const n = path.posix.normalize(p).replace(/\/+$/, "");
+    // normalize() leaves at most one trailing slash.
+    const n = path.posix.normalize(p).replace(/\/$/, "");
     return n === "" ? "/" : n;
 }
 

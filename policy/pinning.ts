@@ -58,7 +58,5 @@ export function pinningOf(reference: string): Pinning {
 
 /** `which has no tag (so latest)` / `whose tag 14 moves`: why a tag does not pin. */
 export function describeTag(tag: string | undefined): string {
-    return tag === undefined || tag === ""
-        ? "which has no tag (so latest)"
-        : `whose tag ${tag} moves`;
+    return tag === undefined ? "which has no tag (so latest)" : `whose tag ${tag} moves`;
 }
