@@ -4,6 +4,7 @@
  * volume), added capabilities; and the database on the host network or with a healthcheck that
  * does not probe. Each case with its exact message, each door with a passing counterpart.
  */
+import type * as HostAccess from "../../policy/hostAccess";
 import { TYPES } from "../../policy/policies";
 import { container, dbContainer, labels, messages, resource, service, UNKNOWN } from "./resources";
 
@@ -406,5 +407,48 @@ describe("db-healthcheck: a healthcheck that does not probe", () => {
             'Service "db" is the database but has no healthcheck; give it one (pg_isready), as the PostgresDatabase component does',
         ]);
         expect(await messages("db-healthcheck", db({ tests: ["CMD", "pg_isready"] }))).toEqual([]);
+    });
+});
+
+/**
+ * `healthcheckProbe` with `policy/hostAccess.ts` loaded afresh inside each test: its shells,
+ * probes and the always-passes pattern are module-level constants, which mutation testing credits
+ * only to tests during which the module was evaluated (the policy tests above load it once).
+ */
+describe("db-healthcheck: which shells, probes and endings count", () => {
+    const healthcheckProbe = (tests: string[]): ReturnType<typeof HostAccess.healthcheckProbe> => {
+        let loaded: typeof HostAccess | undefined;
+        jest.isolateModules(() => {
+            // eslint-disable-next-line @typescript-eslint/no-require-imports -- a fresh load (above)
+            loaded = require("../../policy/hostAccess") as typeof HostAccess;
+        });
+        return (loaded as typeof HostAccess).healthcheckProbe(tests);
+    };
+    test.each([
+        [["CMD", "pg_isready"]],
+        [["CMD", "psql", "-c", "select 1"]],
+        [["CMD", "sh", "-c", "pg_isready"]],
+        [["CMD", "bash", "-c", "pg_isready"]],
+        [["CMD", "ash", "-c", "pg_isready"]],
+        [["CMD", "dash", "-c", "pg_isready"]],
+        // A command that always passes, but not the last one: the probe decides.
+        [["CMD-SHELL", "cd /tmp; true; pg_isready -q"]],
+    ])("%j probes", (tests) => {
+        expect(healthcheckProbe(tests)).toBe("probes");
+    });
+    test.each([
+        [["CMD", "zsh", "-c", "pg_isready"]],
+        [["CMD-SHELL", "pg_isready ;true"]],
+        [["CMD-SHELL", "pg_isready ;  true"]],
+        [["CMD-SHELL", "pg_isready || exit 0"]],
+        [["CMD-SHELL", "pg_isready || exit  0"]],
+        [["CMD-SHELL", "pg_isready || exit 0 "]],
+        [["CMD-SHELL", "pg_isready & :"]],
+    ])("%j does not probe", (tests) => {
+        expect(healthcheckProbe(tests)).toBe("no-probe");
+    });
+    test("no test, or NONE, is none", () => {
+        expect(healthcheckProbe([])).toBe("none");
+        expect(healthcheckProbe(["NONE"])).toBe("none");
     });
 });
