@@ -1,0 +1,120 @@
+/**
+ * The pack as defined at module level (each policy's name, level, description and its list of
+ * per-type validations), loaded afresh inside each test. The other policy tests load the pack once,
+ * when their file is imported, so mutation testing cannot credit them with this code (it credits a
+ * module's top-level code only to tests during which the module was evaluated). One violating
+ * resource per validation, so that dropping any validation from a policy's list fails here.
+ */
+import type { CapturedResource } from "../../capture/types";
+import type * as Offline from "../../policy/offline";
+import type * as Policies from "../../policy/policies";
+import { container, labels, resource, service } from "./resources";
+
+/** `policy/policies.ts` and `policy/offline.ts` from one fresh module registry. */
+function freshPack(): { policies: typeof Policies; offline: typeof Offline } {
+    let loaded: { policies: typeof Policies; offline: typeof Offline } | undefined;
+    jest.isolateModules(() => {
+        /* eslint-disable @typescript-eslint/no-require-imports -- a fresh load (see the header) */
+        loaded = {
+            policies: require("../../policy/policies") as typeof Policies,
+            offline: require("../../policy/offline") as typeof Offline,
+        };
+        /* eslint-enable @typescript-eslint/no-require-imports */
+    });
+    return loaded as { policies: typeof Policies; offline: typeof Offline };
+}
+
+/** The names of the policies of a fresh pack that report something for `r`. */
+async function violatedBy(r: CapturedResource): Promise<string[]> {
+    const { policies, offline } = freshPack();
+    const violations = await offline.checkResources([r], policies.POLICIES);
+    return [...new Set(violations.map((v) => v.policy))];
+}
+
+const onHostNetwork = (s: CapturedResource): CapturedResource => {
+    (s.inputs.taskSpec as Record<string, unknown>).networksAdvanceds = [{ name: "host" }];
+    return s;
+};
+
+test("names, enforcement levels and a description for each policy", () => {
+    const { POLICIES } = freshPack().policies;
+    expect(POLICIES.map((p) => [p.name, p.enforcementLevel])).toEqual([
+        ["no-privileged-containers", "mandatory"],
+        ["no-added-capabilities", "mandatory"],
+        ["no-docker-socket-mount", "mandatory"],
+        ["no-host-devices", "mandatory"],
+        ["no-host-namespaces", "mandatory"],
+        ["no-unconfined-security", "mandatory"],
+        ["prod-images-pinned", "mandatory"],
+        ["db-port-private", "mandatory"],
+        ["passwords-are-secrets", "mandatory"],
+        ["db-healthcheck", "mandatory"],
+        ["restart-policy", "mandatory"],
+        ["prod-data-volume-protected", "mandatory"],
+        ["stack-labels", "advisory"],
+        ["memory-limits", "advisory"],
+    ]);
+    for (const p of POLICIES) {
+        // A sentence, as `pulumi preview --policy-pack` shows it next to the name.
+        expect(p.description).toMatch(/^[A-Z].{20,}\.$/s);
+    }
+});
+
+test.each<[string, string, () => CapturedResource]>([
+    ["no-privileged-containers", "a container", () => container("c", { privileged: true })],
+    [
+        "no-added-capabilities",
+        "a container",
+        () => container("c", { capabilities: { adds: ["SYS_ADMIN"] } }),
+    ],
+    ["no-added-capabilities", "a service", () => service("s", { capAdds: ["SYS_ADMIN"] })],
+    [
+        "no-docker-socket-mount",
+        "a container",
+        () =>
+            container("c", {
+                volumes: [{ hostPath: "/var/run/docker.sock", containerPath: "/s.sock" }],
+            }),
+    ],
+    [
+        "no-docker-socket-mount",
+        "a service",
+        () =>
+            service("s", {
+                mounts: [{ type: "bind", source: "/var/run/docker.sock", target: "/s.sock" }],
+            }),
+    ],
+    [
+        "no-docker-socket-mount",
+        "a volume",
+        () =>
+            resource("docker:index/volume:Volume", "data", {
+                name: "data",
+                driver: "local",
+                driverOpts: { type: "none", o: "bind", device: "/var/run" },
+                labels: labels("orders"),
+            }),
+    ],
+    [
+        "no-host-devices",
+        "a container",
+        () =>
+            container("c", {
+                devices: [{ hostPath: "/dev/sda", containerPath: "/dev/sda", permissions: "rwm" }],
+            }),
+    ],
+    ["no-host-namespaces", "a container", () => container("c", { pidMode: "host" })],
+    ["no-host-namespaces", "a service", () => onHostNetwork(service("s"))],
+    [
+        "no-unconfined-security",
+        "a container",
+        () => container("c", { securityOpts: ["seccomp=unconfined"] }),
+    ],
+    [
+        "no-unconfined-security",
+        "a service",
+        () => service("s", { privileges: { seLinuxContext: { disable: true } } }),
+    ],
+])("%s checks %s", async (policy, _what, violating) => {
+    expect(await violatedBy(violating())).toContain(policy);
+});
