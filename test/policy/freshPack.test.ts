@@ -8,7 +8,8 @@
 import type { CapturedResource } from "../../capture/types";
 import type * as Offline from "../../policy/offline";
 import type * as Policies from "../../policy/policies";
-import { container, labels, resource, service } from "./resources";
+import { TYPES } from "../../policy/policies";
+import { container, dbContainer, labels, resource, service } from "./resources";
 
 /** `policy/policies.ts` and `policy/offline.ts` from one fresh module registry. */
 function freshPack(): { policies: typeof Policies; offline: typeof Offline } {
@@ -115,6 +116,59 @@ test.each<[string, string, () => CapturedResource]>([
         "a service",
         () => service("s", { privileges: { seLinuxContext: { disable: true } } }),
     ],
+    ["db-port-private", "a container", () => dbContainer({ networkMode: "host", ports: [] })],
+    [
+        "db-port-private",
+        "a service",
+        () =>
+            service(
+                "db",
+                {},
+                { endpointSpec: { ports: [{ targetPort: 5432, publishedPort: 5432 }] } },
+                "database",
+            ),
+    ],
+    [
+        "db-healthcheck",
+        "a container",
+        () => dbContainer({ healthcheck: { tests: ["CMD", "true"], interval: "1s" } }),
+    ],
+    ["db-healthcheck", "a service", () => service("db", {}, {}, "database")],
+    [
+        "passwords-are-secrets",
+        "a container",
+        () => container("c", { envs: ["DB_PASSWORD=hunter2-pw"] }),
+    ],
+    ["passwords-are-secrets", "a service", () => service("s", { env: { API_TOKEN: "t0k3n" } })],
+    [
+        "passwords-are-secrets",
+        "an image",
+        () =>
+            resource(TYPES.image, "database-image", {
+                registry: { server: "registry.example", username: "u", password: "glpat-xyz" },
+            }),
+    ],
+    ["restart-policy", "a container", () => container("c", { restart: "no" })],
+    [
+        "prod-data-volume-protected",
+        "a volume",
+        () =>
+            resource(
+                TYPES.volume,
+                "database-volume",
+                {
+                    name: "msa-prod-db-data",
+                    driver: "local",
+                    labels: labels("database", { env: "prod" }),
+                },
+                { stack: "prod" },
+            ),
+    ],
+    ["stack-labels", "a container", () => container("c", { labels: [] })],
+    ["stack-labels", "a service", () => service("s", {}, { labels: [] })],
+    ["stack-labels", "a volume", () => resource(TYPES.volume, "v", { name: "v" })],
+    ["stack-labels", "a network", () => resource(TYPES.network, "n", { name: "n" })],
+    ["memory-limits", "a container", () => container("c", { memory: undefined })],
 ])("%s checks %s", async (policy, _what, violating) => {
     expect(await violatedBy(violating())).toContain(policy);
 });
