@@ -522,7 +522,7 @@ const passwordsAreSecrets: ResourceValidationPolicy = {
         ),
         validateTyped(DockerProvider, (p) =>
             checkSecrets(p, [
-                ...registryAuths(p.props.registryAuth).flatMap((auth, i) =>
+                ...registryAuths(p.props.registryAuth).flatMap(([auth, i]) =>
                     passwordField(
                         auth.password,
                         `registryAuth[${i}].password`,
@@ -649,8 +649,12 @@ function checkSecrets({ args, report }: Checked<unknown>, fields: SecretField[])
     }
 }
 
-/** A provider's nested config may arrive JSON-encoded (the engine's provider inputs are strings). */
-function registryAuths(v: unknown): { password?: unknown }[] {
+/**
+ * A provider's `registryAuth` entries that are objects, each with its index in the list (so a
+ * message names the entry as written). The nested config may arrive JSON-encoded (the engine's
+ * provider inputs are strings).
+ */
+function registryAuths(v: unknown): [{ password?: unknown }, number][] {
     if (typeof v === "string") {
         try {
             v = JSON.parse(v) as unknown;
@@ -659,7 +663,9 @@ function registryAuths(v: unknown): { password?: unknown }[] {
         }
     }
     return Array.isArray(v)
-        ? v.filter((x): x is { password?: unknown } => typeof x === "object" && x !== null)
+        ? v.flatMap((x: unknown, i) =>
+              typeof x === "object" && x !== null ? [[x as { password?: unknown }, i]] : [],
+          )
         : [];
 }
 

@@ -34,6 +34,7 @@ import {
     nonProductionNetwork,
     resource,
     secret,
+    service,
     UNKNOWN,
 } from "./resources";
 
@@ -267,22 +268,24 @@ describe("passwords-are-secrets (offline: secretness is known)", () => {
     });
 });
 
-describe("passwords-are-secrets (as under the CLI: props unwrapped, secretness unknown)", () => {
-    const online = async (r: CapturedResource) => {
-        const args = validationArgs(r);
-        delete args.secretPaths;
-        delete args.retainOnDelete;
-        const p = POLICIES.find((x) => x.name === "passwords-are-secrets");
-        const out: string[] = [];
-        for (const validate of p === undefined ? [] : resourceValidations(p)) {
-            try {
-                await validate(args, (m) => out.push(m));
-            } catch {
-                // Not applicable to this type: @pulumi/policy's `notApplicable` throws.
-            }
+/** What `passwords-are-secrets` reports as under the CLI: props unwrapped, secretness unknown. */
+async function online(r: CapturedResource): Promise<string[]> {
+    const args = validationArgs(r);
+    delete args.secretPaths;
+    delete args.retainOnDelete;
+    const p = POLICIES.find((x) => x.name === "passwords-are-secrets");
+    const out: string[] = [];
+    for (const validate of p === undefined ? [] : resourceValidations(p)) {
+        try {
+            await validate(args, (m) => out.push(m));
+        } catch {
+            // Not applicable to this type: @pulumi/policy's `notApplicable` throws.
         }
-        return out;
-    };
+    }
+    return out;
+}
+
+describe("passwords-are-secrets (as under the CLI: props unwrapped, secretness unknown)", () => {
     test("the password copied into another plain field violates", async () => {
         const c = dbContainer({
             labels: [...labels("database"), { label: "debug", value: "pw=s3cret-pw" }],
@@ -315,6 +318,70 @@ describe("passwords-are-secrets (as under the CLI: props unwrapped, secretness u
         expect(await online(provider)).toEqual([
             'Provider "gitlab-provider" copies the registry password into host in plain text; keep it only in registryAuth[0].password, as a secret',
         ]);
+    });
+});
+
+describe("passwords-are-secrets: entries it does not judge, fields it does not confuse", () => {
+    test("an env entry without a name, or without a value, is not an env variable it judges", async () => {
+        // An entry without `=` carries no value, and `=…` has no name: neither is a variable to judge.
+        const c = container("orders", { envs: ["API_TOKEN_", "=postgresql://app:s3cret@db/app"] });
+        expect(await messages("passwords-are-secrets", c)).toEqual([]);
+    });
+    test("under the CLI, a secret-looking env value copied elsewhere is not a password leak", async () => {
+        const c = container("orders", {
+            envs: ["API_TOKEN=t0k3n-value"],
+            labels: [...labels("orders"), { label: "debug", value: "t0k3n-value" }],
+        });
+        expect(await online(c)).toEqual([]);
+    });
+    test("under the CLI, each registry password is at home in its own entry", async () => {
+        const auth = [
+            { address: "a.example", username: "deploy", password: "glpat-aaaa" },
+            { address: "b.example", username: "deploy", password: "glpat-bbbb" },
+        ];
+        const provider = resource(TYPES.provider, "gitlab-provider", { registryAuth: auth });
+        expect(await online(provider)).toEqual([]);
+    });
+    test("under the CLI, registryAuth entries that are not objects are skipped", async () => {
+        const auth = [
+            null,
+            { address: "registry.example", username: "deploy", password: "glpat-xyz" },
+        ];
+        const provider = resource(TYPES.provider, "gitlab-provider", {
+            registryAuth: JSON.stringify(auth),
+            host: "ssh://deploy:glpat-xyz@app-host",
+        });
+        expect(await online(provider)).toEqual([
+            'Provider "gitlab-provider" copies the registry password into host in plain text; keep it only in registryAuth[1].password, as a secret',
+        ]);
+    });
+});
+
+describe("checks a preview cannot make yet, and values that are not a limit", () => {
+    test("a restart policy or memory limit unknown in a preview is skipped", async () => {
+        expect(await messages("restart-policy", container("a", { restart: UNKNOWN }))).toEqual([]);
+        expect(await messages("memory-limits", container("a", { memory: UNKNOWN }))).toEqual([]);
+    });
+    test("a memory limit of 0 is no limit", async () => {
+        expect(
+            await messages("memory-limits", container("orders-container", { memory: 0 })),
+        ).toEqual([
+            'Container "orders-container" has no memory limit; set msa:services.orders.memoryMb',
+        ]);
+    });
+    test("a DB service's healthcheck unknown in a preview is skipped; other services need none", async () => {
+        const db = service("db", { healthcheck: UNKNOWN }, {}, "database");
+        expect(await messages("db-healthcheck", db)).toEqual([]);
+        expect(await messages("db-healthcheck", service("web"))).toEqual([]);
+    });
+    test("a DB service port the swarm does not publish is not reported", async () => {
+        const db = service(
+            "db",
+            {},
+            { endpointSpec: { ports: [{ targetPort: 5432 }] } },
+            "database",
+        );
+        expect(await messages("db-port-private", db)).toEqual([]);
     });
 });
 
