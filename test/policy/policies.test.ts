@@ -327,6 +327,12 @@ describe("passwords-are-secrets: entries it does not judge, fields it does not c
         const c = container("orders", { envs: ["API_TOKEN_", "=postgresql://app:s3cret@db/app"] });
         expect(await messages("passwords-are-secrets", c)).toEqual([]);
     });
+    test("inputs that are secret as a whole hold the password as a secret", async () => {
+        const c = container("orders", { envs: ["DB_PASSWORD=hunter2-pw"] });
+        const whole = { ...c, inputs: secret(c.inputs) } as unknown as CapturedResource;
+        expect(await messages("passwords-are-secrets", whole)).toEqual([]);
+        expect(await messages("passwords-are-secrets", c)).toHaveLength(1);
+    });
     test("under the CLI, a secret-looking env value copied elsewhere is not a password leak", async () => {
         const c = container("orders", {
             envs: ["API_TOKEN=t0k3n-value"],
