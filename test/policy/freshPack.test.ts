@@ -59,6 +59,28 @@ test("names, enforcement levels and a description for each policy", () => {
         // A sentence, as `pulumi preview --policy-pack` shows it next to the name.
         expect(p.description).toMatch(/^[A-Z].{20,}\.$/s);
     }
+    const description = (name: string) => POLICIES.find((p) => p.name === name)?.description;
+    // The lists a description spells out, as the operator reads them.
+    expect(description("no-added-capabilities")).toContain(
+        "beyond CHOWN, DAC_OVERRIDE, FOWNER, KILL, NET_BIND_SERVICE, SETGID, SETUID.",
+    );
+    expect(description("db-port-private")).toContain("(127.0.0.0/8, 10.0.0.0/8, 172.16.0.0/12, ");
+    expect(description("stack-labels")).toContain(
+        "the stack's labels (msa.project, msa.stack, msa.environment).",
+    );
+});
+
+test("the offline runner's constants: what is mandatory, how a saved plan writes a secret", () => {
+    const { offline } = freshPack();
+    const level = (enforcementLevel: string) =>
+        offline.isMandatory({ enforcementLevel } as Parameters<typeof offline.isMandatory>[0]);
+    expect([level("mandatory"), level("remediate"), level("advisory"), level("disabled")]).toEqual([
+        true,
+        true,
+        false,
+        false,
+    ]);
+    expect([...offline.secretPaths({ a: "[secret]", b: "plain" })]).toEqual(["a"]);
 });
 
 test.each<[string, string, () => CapturedResource]>([

@@ -36,6 +36,7 @@ describe("tags judged by what they are", () => {
         "v2.0.1",
         "1.4.2-rc.1",
         "1.2.3.4",
+        "1.2.3.45",
         "2024.01.15",
         "14.10.2-alpine",
         "1.0.0_build5",
