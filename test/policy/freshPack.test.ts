@@ -32,6 +32,13 @@ async function violatedBy(r: CapturedResource): Promise<string[]> {
     return [...new Set(violations.map((v) => v.policy))];
 }
 
+/** The messages one policy of a fresh pack reports for `r`. */
+async function freshMessages(policy: string, r: CapturedResource): Promise<string[]> {
+    const { policies, offline } = freshPack();
+    const p = policies.POLICIES.filter((x) => x.name === policy);
+    return (await offline.checkResources([r], p)).map((v) => v.message);
+}
+
 const onHostNetwork = (s: CapturedResource): CapturedResource => {
     (s.inputs.taskSpec as Record<string, unknown>).networksAdvanceds = [{ name: "host" }];
     return s;
@@ -170,6 +177,16 @@ test.each<[string, string, () => CapturedResource]>([
                 registry: { server: "registry.example", username: "u", password: "glpat-xyz" },
             }),
     ],
+    [
+        "passwords-are-secrets",
+        "a provider",
+        () =>
+            resource(TYPES.provider, "gitlab-provider", {
+                registryAuth: [
+                    { address: "registry.example", username: "u", password: "glpat-xyz" },
+                ],
+            }),
+    ],
     ["restart-policy", "a container", () => container("c", { restart: "no" })],
     [
         "prod-data-volume-protected",
@@ -193,4 +210,32 @@ test.each<[string, string, () => CapturedResource]>([
     ["memory-limits", "a container", () => container("c", { memory: undefined })],
 ])("%s checks %s", async (policy, _what, violating) => {
     expect(await violatedBy(violating())).toContain(policy);
+});
+
+test("a secret env's fix names its service's config key; the database, proxy and network have none", async () => {
+    const plainToken = (component: string) =>
+        container("c", { envs: ["API_TOKEN=t0k3n-value"] }, component);
+    expect(await freshMessages("passwords-are-secrets", plainToken("service:orders"))).toEqual([
+        `Container "c" gets the secret-looking env API_TOKEN (envs[0]) as plain text; pass it as a secret (pulumi config set --secret --path 'msa:secretEnv.orders.API_TOKEN')`,
+    ]);
+    for (const component of ["database", "proxy", "network"]) {
+        expect(await freshMessages("passwords-are-secrets", plainToken(component))).toEqual([
+            'Container "c" gets the secret-looking env API_TOKEN (envs[0]) as plain text; pass it as a secret (pulumi.secret / config set --secret)',
+        ]);
+    }
+});
+
+test("the private ranges the database port may be published on", () => {
+    const { isPrivateAddress } = freshPack().policies;
+    expect(["127.0.0.1", "10.1.2.3", "172.16.0.5", "192.168.1.1"].map(isPrivateAddress)).toEqual([
+        true,
+        true,
+        true,
+        true,
+    ]);
+    expect(["8.8.8.8", "172.32.0.1", "not-an-address"].map(isPrivateAddress)).toEqual([
+        false,
+        false,
+        false,
+    ]);
 });
