@@ -34,6 +34,7 @@ import {
 import { loadStackConfig } from "./config/pulumiConfig";
 import { projectRoot } from "./config/projectRoot";
 import { hostEndpoint } from "./lib/endpoint";
+import { ownValue } from "./lib/ownKey";
 import { keepPromiseTracesUnformatted } from "./lib/stackTraces";
 
 // Before anything is declared: the SDK's per-promise traces are not source-mapped (lib/stackTraces.ts).
@@ -190,9 +191,9 @@ export = async () => {
             secretEnv: {
                 ...(secretServices ? plainEnv : {}),
                 ...Object.fromEntries(
-                    (cfg.secretEnvNames[key] ?? []).map((name) => [
+                    (ownValue(cfg.secretEnvNames, key) ?? []).map((name) => [
                         name,
-                        secretEnv.apply((all) => all[key]?.[name] ?? ""),
+                        secretEnv.apply((all) => ownValue(ownValue(all, key) ?? {}, name) ?? ""),
                     ]),
                 ),
             },

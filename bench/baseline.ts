@@ -113,6 +113,9 @@ const labels = (component: string, release?: string) =>
     ].sort((a, b) => a.label.localeCompare(b.label));
 
 const envPrefix = (key: string) => key.toUpperCase().replace(/[^A-Z0-9]+/g, "_");
+/** `record[key]` only when it is the record's own: a service may be named `toString`. */
+const own = <T>(record: Record<string, T>, key: string): T | undefined =>
+    Object.hasOwn(record, key) ? record[key] : undefined;
 const seconds = (d: string) => Number(/^(\d+)s$/.exec(d)?.[1] ?? 0);
 
 export = async () => {
@@ -211,7 +214,7 @@ export = async () => {
             `NODENAME=${svc.nodeName ?? key}`,
         ];
         for (const link of svc.links ?? []) {
-            const port = services[link]?.ports?.[0]?.container;
+            const port = own(services, link)?.ports?.[0]?.container;
             env.push(
                 `${envPrefix(link)}_HOST=${link}`,
                 `${envPrefix(link)}_PORT=${port}`,
@@ -242,9 +245,9 @@ export = async () => {
                 envs: [
                     ...env,
                     pulumi.interpolate`DB_PASSWORD=${dbPassword}`,
-                    ...(secretEnvNames[key] ?? []).map(
+                    ...(own(secretEnvNames, key) ?? []).map(
                         (name) =>
-                            pulumi.interpolate`${name}=${secretEnv.apply((all) => all[key]?.[name] ?? "")}`,
+                            pulumi.interpolate`${name}=${secretEnv.apply((all) => own(own(all, key) ?? {}, name) ?? "")}`,
                     ),
                 ],
                 ports: published.map((p) => ({

@@ -67,10 +67,11 @@ export interface Capture {
 /** The config was rejected before anything was declared. */
 export class CaptureConfigError extends Error {
     constructor(
-        public readonly stack: string,
+        /** Not `stack`: that is `Error`'s own, the trace a test runner prints. */
+        public readonly stackName: string,
         public readonly errors: string[],
     ) {
-        super(`invalid stack config for ${stack}:\n  - ${errors.join("\n  - ")}`);
+        super(`invalid stack config for ${stackName}:\n  - ${errors.join("\n  - ")}`);
         this.name = "CaptureConfigError";
     }
 }

@@ -4,6 +4,7 @@
  * database env is built by `Microservice` from the endpoint it is given (`lib/databaseEnv.ts`).
  */
 import { RESERVED_ENV } from "../lib/databaseEnv";
+import { ownValue } from "../lib/ownKey";
 import type { ServiceConfig, StackConfig } from "./schema";
 
 export { RESERVED_ENV };
@@ -52,7 +53,7 @@ export function linkEnv(link: string, target: ServiceConfig): Record<string, str
 }
 
 function requireService(cfg: StackConfig, key: string): ServiceConfig {
-    const svc = cfg.services[key];
+    const svc = ownValue(cfg.services, key);
     if (svc === undefined) {
         throw new Error(`unknown service ${key}`);
     }

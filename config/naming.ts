@@ -1,5 +1,6 @@
 /** Names of images, containers and networks, and the labels every resource carries. */
 import { gitlabRepository } from "../lib/imageRef";
+import { ownValue } from "../lib/ownKey";
 import { PROJECT, type StackConfig } from "./schema";
 
 /**
@@ -7,7 +8,7 @@ import { PROJECT, type StackConfig } from "./schema";
  * and kept on the Docker host) names its images `<prefix>/<image>`.
  */
 export function serviceRepository(cfg: StackConfig, key: string): string {
-    const svc = cfg.services[key];
+    const svc = ownValue(cfg.services, key);
     if (svc === undefined) {
         throw new Error(`unknown service ${key}`);
     }
@@ -30,7 +31,7 @@ export function dbRepository(cfg: StackConfig, image: string): string {
 
 /** A service's fixed container name, if the stack insists on one (releases then have downtime). */
 export const containerName = (cfg: StackConfig, key: string): string | undefined =>
-    cfg.services[key]?.containerName;
+    ownValue(cfg.services, key)?.containerName;
 export const networkName = (cfg: StackConfig): string => `${cfg.namePrefix}-net`;
 
 /** Label keys every container, volume and network carries (the policy pack checks them). */

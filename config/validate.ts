@@ -22,6 +22,7 @@ import {
     ENV_NAME_PATTERN,
     V1_KEYS,
 } from "./schema";
+import { ownValue } from "../lib/ownKey";
 import { envVarPrefix, RESERVED_ENV, linkEnvNames } from "./env";
 import { looksSecret } from "../lib/secretNames";
 
@@ -58,11 +59,7 @@ export function validateStackConfig(input: ConfigInput): ValidationResult {
     for (const key of v1) {
         errors.push(`${PROJECT}:${key} is a v1 key; use ${V1_KEYS[key]} instead`);
     }
-    errors.push(
-        ...protoKeys(raw, []).map(
-            (at) => `${keyPath(at)} is a key named __proto__, which a map cannot hold; rename it`,
-        ),
-    );
+    errors.push(...protoKeys(raw, []).map(protoKeyError));
     const current = Object.fromEntries(
         Object.entries(raw).filter(([k]) => !Object.hasOwn(V1_KEYS, k) && k !== "__proto__"),
     );
@@ -213,7 +210,7 @@ function crossCheck(config: StackConfig, raw: Record<string, unknown>): string[]
         }
         aliases.set(key.toLowerCase(), at);
         svc.links.forEach((link, i) => {
-            const target = config.services[link];
+            const target = ownValue(config.services, link);
             const reserved = linkEnvNames(link).filter((n) => RESERVED_ENV.includes(n));
             if (link === key) {
                 errors.push(
@@ -245,8 +242,8 @@ function crossCheck(config: StackConfig, raw: Record<string, unknown>): string[]
                 );
             }
         }
-        for (const name of config.secretEnvNames[key] ?? []) {
-            if (generated.has(name) || name in svc.env) {
+        for (const name of ownValue(config.secretEnvNames, key) ?? []) {
+            if (generated.has(name) || Object.hasOwn(svc.env, name)) {
                 errors.push(
                     `${PROJECT}:secretEnv.${key}.${name} is also set by the stack or by ${at}.env; keep one`,
                 );
@@ -426,11 +423,19 @@ function checkSecretEnvShape(value: unknown, errors: string[]): Record<string, s
     }
     const names: Record<string, string[]> = {};
     for (const [svc, vars] of Object.entries(value)) {
+        if (svc === "__proto__") {
+            errors.push(protoKeyError(["secretEnv", svc]));
+            continue;
+        }
         if (!Array.isArray(vars) || vars.some((v) => typeof v !== "string")) {
             errors.push(`${at}${formatPath([svc])} must be a map of NAME: value`);
             continue;
         }
         names[svc] = (vars as string[]).filter((name) => {
+            if (name === "__proto__") {
+                errors.push(protoKeyError(["secretEnv", svc, name]));
+                return false;
+            }
             const ok = ENV_NAME_PATTERN.test(name);
             if (!ok) {
                 errors.push(
@@ -443,7 +448,12 @@ function checkSecretEnvShape(value: unknown, errors: string[]): Record<string, s
     return names;
 }
 
-/** Paths to own `__proto__` keys: JSON has them, but zod and plain objects drop them silently. */
+/** JSON holds `__proto__` keys, but zod and plain objects drop them silently: each is refused. */
+function protoKeyError(at: readonly PropertyKey[]): string {
+    return `${keyPath(at)} is a key named __proto__, which a map cannot hold; rename it`;
+}
+
+/** Paths to own `__proto__` keys. */
 function protoKeys(value: unknown, at: PropertyKey[]): PropertyKey[][] {
     if (Array.isArray(value)) {
         return value.flatMap((v, i) => protoKeys(v, [...at, i]));

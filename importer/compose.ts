@@ -262,7 +262,12 @@ export function parseComposeFile(
             }
             const keyLine = isScalar(pair.key) ? lineAt(pair.key) : undefined;
             const at = child(loc, k);
-            if (Object.prototype.hasOwnProperty.call(out, k)) {
+            if (k === "__proto__") {
+                throw new ImportError(
+                    `${label}:${keyLine ?? "?"}: ${pathText(at.p)} is a key named __proto__, which the stack's config cannot hold; rename it`,
+                );
+            }
+            if (Object.hasOwn(out, k)) {
                 throw new ImportError(
                     `${label}:${keyLine ?? "?"}: ${pathText(at.p)} is set twice in one map (compose refuses that)`,
                 );
@@ -281,7 +286,7 @@ export function parseComposeFile(
                 const merged = walk(s, loc);
                 if (merged !== null && typeof merged === "object" && !Array.isArray(merged)) {
                     for (const [k, v] of Object.entries(merged)) {
-                        if (!(k in out)) {
+                        if (!Object.hasOwn(out, k)) {
                             out[k] = v;
                         }
                     }

@@ -100,7 +100,8 @@ function resolve(
         typeof spec.file === "string"
             ? read(path.resolve(path.dirname(file.file), spec.file))
             : file;
-    if (!(spec.service in (baseFile.data.services as Obj))) {
+    const baseServices = baseFile.data.services;
+    if (!isObj(baseServices) || !Object.hasOwn(baseServices, spec.service)) {
         throw new ImportError(
             `${at}: service ${JSON.stringify(spec.service)} is not in ${baseFile.label}`,
         );

@@ -477,6 +477,17 @@ describe("invalid config creates nothing", () => {
         });
         expect(created).toBe(0);
     });
+
+    test("the error names the stack, and its trace is a trace", async () => {
+        const attempt = captureStack({ stack: "dev", config: {} });
+        await expect(attempt).rejects.toMatchObject({
+            stackName: "dev",
+            message: expect.stringMatching(/^invalid stack config for dev:\n {2}- msa:/) as unknown,
+            stack: expect.stringMatching(
+                /^CaptureConfigError: invalid stack config for dev:/,
+            ) as unknown,
+        });
+    });
 });
 
 describe("mock hooks", () => {

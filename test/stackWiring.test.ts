@@ -347,3 +347,36 @@ describe("builds and secret env", () => {
         ]);
     });
 });
+
+describe("service names that Object.prototype also has", () => {
+    test("each service gets its own links and secret env, and nothing from the prototype", async () => {
+        const c = await captureStack({
+            stack: "dev",
+            config: {
+                ...stackConfig("dev"),
+                "msa:services": {
+                    constructor: { image: "a", tag: "1", ports: [{ container: 8080 }] },
+                    toString: { image: "b", tag: "1", links: ["constructor"] },
+                    valueOf: { image: "c", tag: "1" },
+                },
+            },
+            secrets: { "msa:secretEnv": { toString: { valueOf: "v-1" } } },
+        });
+        const envOf = (name: string): string[] =>
+            (byName(c, name).inputs.envs as unknown[]).map((e) =>
+                isSecretValue(e) ? `${String(e.value)} (secret)` : String(e),
+            );
+        expect(envOf("toString-container")).toEqual(
+            expect.arrayContaining([
+                "CONSTRUCTOR_HOST=constructor",
+                "CONSTRUCTOR_PORT=8080",
+                "valueOf=v-1 (secret)",
+            ]),
+        );
+        for (const name of ["constructor-container", "valueOf-container"]) {
+            expect(envOf(name).filter((e) => e.endsWith("(secret)"))).toEqual([
+                "DB_PASSWORD=placeholder-msa-dbPassword (secret)",
+            ]);
+        }
+    });
+});

@@ -20,7 +20,7 @@ import type { Path } from "../compose";
 import { pathText } from "../compose";
 import type { EnvEntry, EnvFile } from "../envFiles";
 import { references } from "../interpolate";
-import { where } from "../report";
+import { ImportError, where } from "../report";
 import { yaml11NumberText } from "../yaml11";
 import { asObj, isObj, MapContext, Obj } from "./context";
 
@@ -218,6 +218,12 @@ function serviceEnv(
         for (const [name, value] of Object.entries(asObj(svc.environment))) {
             add(name, value, [...base, name]);
         }
+    }
+    const proto = env.get("__proto__");
+    if (proto !== undefined) {
+        throw new ImportError(
+            `${where(proto)}: services.${key} sets an env variable named __proto__, which the stack's config cannot hold; rename it`,
+        );
     }
     return env;
 }

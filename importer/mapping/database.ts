@@ -36,7 +36,7 @@ const DROPPED = [
 export function findDatabase(ctx: MapContext): string | undefined {
     const wanted = ctx.input.dbService;
     if (wanted !== undefined) {
-        if (!(wanted in ctx.services)) {
+        if (!Object.hasOwn(ctx.services, wanted)) {
             throw new ImportError(
                 `--db-service ${JSON.stringify(wanted)} is not a service in ${ctx.compose.label}; services: ${Object.keys(ctx.services).join(", ")}`,
             );

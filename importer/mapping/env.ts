@@ -29,21 +29,21 @@ const DB_CONTAINER_ENV = new Set([
 ]);
 
 /** Env names that become stack-wide keys, by v2 key path. */
-const STACK_ENV: Record<string, string> = {
-    DB_NAME: "database.name",
-    DB_SCHEMA_NAME: "database.schema",
-    DB_USER: "database.user",
-    TZ: "timezone",
-    DB_KIND: "database.client.kind",
-    DB_DIALECT: "database.client.dialect",
-    DB_DRIVER_CLASS_NAME: "database.client.driverClassName",
-    DB_TYPE: "database.client.type",
-    POSTGRES_DB: "database.name",
-    POSTGRES_USER: "database.user",
-};
+const STACK_ENV: ReadonlyMap<string, string> = new Map([
+    ["DB_NAME", "database.name"],
+    ["DB_SCHEMA_NAME", "database.schema"],
+    ["DB_USER", "database.user"],
+    ["TZ", "timezone"],
+    ["DB_KIND", "database.client.kind"],
+    ["DB_DIALECT", "database.client.dialect"],
+    ["DB_DRIVER_CLASS_NAME", "database.client.driverClassName"],
+    ["DB_TYPE", "database.client.type"],
+    ["POSTGRES_DB", "database.name"],
+    ["POSTGRES_USER", "database.user"],
+]);
 const PASSWORD_ENV = new Set(["DB_PASSWORD", "POSTGRES_PASSWORD"]);
 /** Names whose value the import writes to a plain key of its own (not to `env`/`secretEnv`). */
-const PLAIN_KEYS = new Set(["NODENAME", "DB_HOST", "DB_PORT", ...Object.keys(STACK_ENV)]);
+const PLAIN_KEYS = new Set(["NODENAME", "DB_HOST", "DB_PORT", ...STACK_ENV.keys()]);
 
 /** The database service's env: stack-wide keys and the password; the rest is reported. */
 export function mapDbEnv(ctx: MapContext, key: string): void {
@@ -54,12 +54,12 @@ export function mapDbEnv(ctx: MapContext, key: string): void {
         if (PASSWORD_ENV.has(entry.name)) {
             setPassword(ctx, entry);
         } else if (
-            entry.name in STACK_ENV &&
+            STACK_ENV.has(entry.name) &&
             credentialsDropped(ctx, `${pathText(base)} env ${entry.name}`, entry, key)
         ) {
             continue;
-        } else if (entry.name in STACK_ENV) {
-            ctx.setStack(STACK_ENV[entry.name] ?? "", entry.value, entry, entry.name);
+        } else if (STACK_ENV.has(entry.name)) {
+            ctx.setStack(STACK_ENV.get(entry.name) ?? "", entry.value, entry, entry.name);
         } else if (entry.name === "PGDATA") {
             // Where the data lives: the volume step reads it (volumes.ts) and reports it.
             continue;
@@ -148,8 +148,8 @@ function serviceEnvEntry(ctx: MapContext, key: string, entry: EnvEntry, out: Obj
                 `DB_PORT=${entry.value}, but the database listens on ${String(ctx.value("database.port") ?? 5432)} (${PROJECT}:database.port); the stack sets that`,
             );
         }
-    } else if (entry.name in STACK_ENV && RESERVED_ENV.includes(entry.name)) {
-        ctx.setStack(STACK_ENV[entry.name] ?? "", entry.value, entry, entry.name);
+    } else if (STACK_ENV.has(entry.name) && RESERVED_ENV.includes(entry.name)) {
+        ctx.setStack(STACK_ENV.get(entry.name) ?? "", entry.value, entry, entry.name);
     } else if (entry.secret) {
         ctx.secrets.push({
             key: `${PROJECT}:secretEnv.${key}.${entry.name}`,
@@ -314,7 +314,7 @@ function credentialsDropped(ctx: MapContext, at: string, entry: EnvEntry, key: s
               ? ctx.dbHostKey
               : entry.name === "DB_PORT"
                 ? "database.port"
-                : (STACK_ENV[entry.name] ?? entry.name);
+                : (STACK_ENV.get(entry.name) ?? entry.name);
     ctx.finding(
         "action",
         entry,
@@ -332,7 +332,7 @@ function credentialsDropped(ctx: MapContext, at: string, entry: EnvEntry, key: s
 export function shellOnlyEnv(ctx: MapContext): void {
     for (const { service, name, origin, at } of ctx.shellOnly) {
         const isDb = service === ctx.dbKey;
-        if (!(service in ctx.services)) {
+        if (!Object.hasOwn(ctx.services, service)) {
             continue;
         }
         if (PASSWORD_ENV.has(name) && (isDb || name === "DB_PASSWORD")) {

@@ -251,6 +251,74 @@ describe("msa:secretEnv", () => {
     });
 });
 
+describe("names that Object.prototype also has", () => {
+    const services = {
+        constructor: { image: "a", tag: "1", ports: [{ container: 8080 }] },
+        toString: { image: "b", tag: "1", links: ["constructor"], env: { hasOwnProperty: "1" } },
+    };
+    const raw = (extra: Record<string, unknown> = {}) => ({
+        registry: REGISTRY,
+        database: { name: "app" },
+        services: { ...services, ...extra },
+    });
+    const withSecretEnv = (secretEnvNames: unknown) => ({
+        secrets: { present: { ...ALL_SECRETS.present, secretEnv: true }, secretEnvNames },
+        secretKeys: ["dbPassword", "registryPassword", "secretEnv"],
+    });
+
+    test("are service keys, env names and secret env names like any other", () => {
+        const config = configOf(validate(raw(), withSecretEnv({ toString: ["valueOf"] })));
+        expect(Object.keys(config.services)).toEqual(["constructor", "toString"]);
+        expect(config.secretEnvNames).toEqual({ toString: ["valueOf"] });
+    });
+
+    test("a service without secret env is not handed the prototype's member", () => {
+        expect(configOf(validate(raw())).secretEnvNames).toEqual({});
+    });
+
+    test("a secret env name toString is not mistaken for one the service's env sets", () => {
+        const config = configOf(validate(raw(), withSecretEnv({ toString: ["toString"] })));
+        expect(config.secretEnvNames).toEqual({ toString: ["toString"] });
+    });
+
+    test("a link to a service that does not exist is refused", () => {
+        expect(
+            errorsOf(
+                validate(raw({ valueOf: { image: "c", tag: "1", links: ["hasOwnProperty"] } })),
+            ),
+        ).toEqual([
+            'msa:services.valueOf.links[0] names unknown service "hasOwnProperty"; known: constructor, toString, valueOf',
+        ]);
+    });
+
+    test("secret env for a service that does not exist is refused", () => {
+        expect(errorsOf(validate(raw(), withSecretEnv({ valueOf: ["TOKEN"] })))).toEqual([
+            'msa:secretEnv.valueOf names unknown service "valueOf"',
+        ]);
+    });
+
+    test.each([
+        [
+            "a service",
+            '{"__proto__":{"TOKEN":"x"}}',
+            "msa:secretEnv.__proto__ is a key named __proto__, which a map cannot hold; rename it",
+        ],
+        [
+            "a name",
+            '{"toString":{"__proto__":"x"}}',
+            "msa:secretEnv.toString.__proto__ is a key named __proto__, which a map cannot hold; rename it",
+        ],
+    ])("secret env that names %s __proto__ is refused", (_, json, expected) => {
+        const names = Object.fromEntries(
+            Object.entries(JSON.parse(json) as Record<string, object>).map(([k, v]) => [
+                k,
+                Object.keys(v),
+            ]),
+        );
+        expect(errorsOf(validate(raw(), withSecretEnv(names)))).toEqual([expected]);
+    });
+});
+
 describe("swarm", () => {
     const swarm = (extra: Record<string, unknown>) => ({
         runtime: "swarm",

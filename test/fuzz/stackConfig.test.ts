@@ -521,6 +521,8 @@ interface Plan {
     capture: Capture;
     /** A resource the stack declares outside any service (provider, network, DB, proxy). */
     inputs: (name: string) => Record<string, unknown> | undefined;
+    /** What the stack's `images` component pulls for the services, by resource name. */
+    images: Map<string, Record<string, unknown>>;
     /** Service containers (each under a Microservice component), by service key. */
     containers: Map<string, Record<string, unknown>>;
     /** What each service's component declares, by service key, then by resource name. */
@@ -529,6 +531,7 @@ interface Plan {
 }
 
 const SERVICE_TYPES = new Set(["msa:service:Microservice", "msa:swarm:SwarmService"]);
+const IMAGES_TYPE = "msa:registry:RegistryImages";
 
 function plan(capture: Capture): Plan {
     const byUrn = new Map(capture.resources.map((r) => [r.urn, r]));
@@ -548,6 +551,7 @@ function plan(capture: Capture): Plan {
     };
     const stackLevel = new Map<string, Record<string, unknown>>();
     const services = new Map<string, Map<string, Record<string, unknown>>>();
+    const images = new Map<string, Record<string, unknown>>();
     let db: Record<string, unknown> | undefined;
     for (const r of capture.resources.filter((x) => x.custom)) {
         const inputs = reveal(r.inputs) as Record<string, unknown>;
@@ -556,6 +560,10 @@ function plan(capture: Capture): Plan {
             const own = services.get(top.name) ?? new Map<string, Record<string, unknown>>();
             own.set(r.name, inputs);
             services.set(top.name, own);
+            continue;
+        }
+        if (top?.type === IMAGES_TYPE) {
+            images.set(r.name, inputs);
             continue;
         }
         stackLevel.set(r.name, inputs);
@@ -575,7 +583,7 @@ function plan(capture: Capture): Plan {
             containers.set(r.name, reveal(c?.inputs ?? {}) as Record<string, unknown>);
         }
     }
-    return { capture, inputs: (name) => stackLevel.get(name), containers, services, db };
+    return { capture, inputs: (name) => stackLevel.get(name), images, containers, services, db };
 }
 
 const envsOf = (c: Record<string, unknown> | undefined): string[] =>
@@ -591,7 +599,7 @@ const everyServiceEnv = (p: Plan, name: string, value: unknown) =>
     allServices(p).every((c) => envsOf(c).includes(`${name}=${String(value)}`));
 /** A service's pulled image: in the stack's `images` component (or its own, if it builds one). */
 const remoteImage = (p: Plan, svc: string): string =>
-    String((p.services.get(svc)?.get(`${svc}-image`) ?? p.inputs(`${svc}-image`))?.name);
+    String((p.services.get(svc)?.get(`${svc}-image`) ?? p.images.get(`${svc}-image`))?.name);
 const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
 /** The case a check runs in: its stack and its final config, as mutated and as the program read it. */

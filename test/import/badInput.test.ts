@@ -217,3 +217,90 @@ test("a key set twice in one map", () => {
         "docker-compose.yml:4: services.api.image is set twice in one map (compose refuses that)",
     );
 });
+
+describe("names that Object.prototype also has", () => {
+    const DB = "  db:\n    image: postgres:16\n    environment:\n      POSTGRES_PASSWORD: pw\n";
+
+    test("are service, env and variable names like any other: nothing lost, nothing made up", () => {
+        const file = composeIn(
+            "x-base: &base\n  restart: always\n  toString: 1\n" +
+                "services:\n" +
+                DB +
+                "      toString: db-only\n" +
+                "  constructor:\n    <<: *base\n    image: registry.example.com/g/p/a:${toString}\n" +
+                "    env_file: [app.env]\n" +
+                "    environment:\n      - valueOf=3\n      - hasOwnProperty=${constructor:-unset}\n" +
+                "  toString:\n    image: registry.example.com/g/p/b:1\n",
+            { ".env": "toString=7\n", "app.env": "constructor=5\n" },
+        );
+        const plan = planImport({
+            compose: file,
+            env: path.join(path.dirname(file), ".env"),
+            stack: "dev",
+            dir: tempDir(),
+        });
+        expect(plan.config["msa:services"]).toEqual({
+            constructor: {
+                image: "a",
+                tag: "7",
+                env: { constructor: "5", valueOf: "3", hasOwnProperty: "unset" },
+                restart: "always",
+            },
+            toString: { image: "b", tag: "1", restart: "no" },
+        });
+        const messages = plan.findings.map((f) => `${f.at}: ${f.message}`);
+        expect(messages).toEqual(
+            expect.arrayContaining([
+                "services.constructor.toString: no stack key for it: the container runs without it",
+                expect.stringMatching(
+                    /^services\.db env toString: toString=db-only is not set/,
+                ) as unknown,
+            ]),
+        );
+    });
+
+    test("--db-service naming one that is not a service", () => {
+        const file = composeIn(`services:\n${DB}  api:\n    image: a\n`);
+        expect(importError(file, { dbService: "toString" })).toBe(
+            '--db-service "toString" is not a service in docker-compose.yml; services: db, api',
+        );
+    });
+
+    test("extends naming one that is not a service", () => {
+        const file = composeIn(
+            `services:\n${DB}  api:\n    image: a\n    extends:\n      service: hasOwnProperty\n`,
+        );
+        expect(importError(file)).toBe(
+            'docker-compose.yml:8: services.api.extends: service "hasOwnProperty" is not in docker-compose.yml',
+        );
+    });
+
+    test.each([
+        [
+            "a service",
+            `services:\n${DB}  __proto__:\n    image: a\n`,
+            {},
+            "docker-compose.yml:6: services.__proto__ is a key named __proto__, which the stack's config cannot hold; rename it",
+        ],
+        [
+            "an env variable in a map",
+            `services:\n${DB}  api:\n    image: a\n    environment:\n      __proto__: x\n`,
+            {},
+            "docker-compose.yml:9: services.api.environment.__proto__ is a key named __proto__, which the stack's config cannot hold; rename it",
+        ],
+        [
+            "an env variable in a list",
+            `services:\n${DB}  api:\n    image: a\n    environment:\n      - __proto__=x\n`,
+            {},
+            "docker-compose.yml:9: services.api sets an env variable named __proto__, which the stack's config cannot hold; rename it",
+        ],
+        [
+            "an env variable in an env_file",
+            `services:\n${DB}  api:\n    image: a\n    env_file: app.env\n`,
+            { "app.env": "A=1\n__proto__=x\n" },
+            "app.env:2: services.api sets an env variable named __proto__, which the stack's config cannot hold; rename it",
+        ],
+    ])("__proto__ as %s is refused, not dropped", (_, compose, files, expected) => {
+        expect(importError(composeIn(compose, files))).toBe(expected);
+    });
+});
