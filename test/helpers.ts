@@ -7,6 +7,26 @@ import type { Capture, CapturedResource, MockHooks } from "../capture";
 
 export const ROOT = path.resolve(__dirname, "..");
 
+/**
+ * Project modules loaded afresh, from one new module registry, inside the calling test: mutation
+ * testing credits a change to module-level code (patterns, messages, lists) only to the tests
+ * during which its module was evaluated, and an import at the top of a test file evaluates it
+ * outside every test. `paths` name each module from the project root: `{ pinning:
+ * "policy/pinning" }`.
+ */
+export function freshModules<T extends Record<string, unknown>>(paths: {
+    [K in keyof T]: string;
+}): T {
+    const loaded: Record<string, unknown> = {};
+    jest.isolateModules(() => {
+        for (const [key, file] of Object.entries(paths)) {
+            // eslint-disable-next-line @typescript-eslint/no-require-imports -- a fresh load (above)
+            loaded[key] = require(path.join(ROOT, file as string));
+        }
+    });
+    return loaded as T;
+}
+
 /** The `config:` block of `Pulumi.<stack>.yaml`, decoded (the real file, not a copy). */
 export function stackConfig(stack: string): Record<string, unknown> {
     const doc = parse(fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8")) as {

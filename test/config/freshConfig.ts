@@ -8,6 +8,7 @@
 import type * as ReadModule from "../../config/read";
 import type * as StackFilesModule from "../../config/stackFiles";
 import type * as ValidateModule from "../../config/validate";
+import { freshModules } from "../helpers";
 
 export type Validate = typeof ValidateModule;
 export type Read = typeof ReadModule;
@@ -19,23 +20,15 @@ export const ORDERS = { image: "orders", tag: "1.0.0" };
 
 /** `config/validate.ts` and `config/read.ts` (and what they import), loaded afresh. */
 export function freshConfig(): { validate: Validate; read: Read } {
-    let loaded: unknown;
-    jest.isolateModules(() => {
-        /* eslint-disable @typescript-eslint/no-require-imports -- a fresh load (see the header) */
-        loaded = { validate: require("../../config/validate"), read: require("../../config/read") };
-        /* eslint-enable @typescript-eslint/no-require-imports */
+    return freshModules<{ validate: Validate; read: Read }>({
+        validate: "config/validate",
+        read: "config/read",
     });
-    return loaded as { validate: Validate; read: Read };
 }
 
 /** `config/stackFiles.ts` (and the schema it imports), loaded afresh. */
 export function freshStackFiles(): StackFiles {
-    let loaded: unknown;
-    jest.isolateModules(() => {
-        // eslint-disable-next-line @typescript-eslint/no-require-imports -- a fresh load (see the header)
-        loaded = require("../../config/stackFiles");
-    });
-    return loaded as StackFiles;
+    return freshModules<{ stackFiles: StackFiles }>({ stackFiles: "config/stackFiles" }).stackFiles;
 }
 
 /**

@@ -9,20 +9,15 @@ import type { CapturedResource } from "../../capture/types";
 import type * as Offline from "../../policy/offline";
 import type * as Policies from "../../policy/policies";
 import { TYPES } from "../../policy/policies";
+import { freshModules } from "../helpers";
 import { container, dbContainer, labels, resource, service } from "./resources";
 
 /** `policy/policies.ts` and `policy/offline.ts` from one fresh module registry. */
 function freshPack(): { policies: typeof Policies; offline: typeof Offline } {
-    let loaded: { policies: typeof Policies; offline: typeof Offline } | undefined;
-    jest.isolateModules(() => {
-        /* eslint-disable @typescript-eslint/no-require-imports -- a fresh load (see the header) */
-        loaded = {
-            policies: require("../../policy/policies") as typeof Policies,
-            offline: require("../../policy/offline") as typeof Offline,
-        };
-        /* eslint-enable @typescript-eslint/no-require-imports */
+    return freshModules<{ policies: typeof Policies; offline: typeof Offline }>({
+        policies: "policy/policies",
+        offline: "policy/offline",
     });
-    return loaded as { policies: typeof Policies; offline: typeof Offline };
 }
 
 /** The names of the policies of a fresh pack that report something for `r`. */

@@ -6,6 +6,7 @@
  */
 import type * as HostAccess from "../../policy/hostAccess";
 import { TYPES } from "../../policy/policies";
+import { freshModules } from "../helpers";
 import { container, dbContainer, labels, messages, resource, service, UNKNOWN } from "./resources";
 
 describe("no-host-devices", () => {
@@ -416,14 +417,10 @@ describe("db-healthcheck: a healthcheck that does not probe", () => {
  * only to tests during which the module was evaluated (the policy tests above load it once).
  */
 describe("db-healthcheck: which shells, probes and endings count", () => {
-    const healthcheckProbe = (tests: string[]): ReturnType<typeof HostAccess.healthcheckProbe> => {
-        let loaded: typeof HostAccess | undefined;
-        jest.isolateModules(() => {
-            // eslint-disable-next-line @typescript-eslint/no-require-imports -- a fresh load (above)
-            loaded = require("../../policy/hostAccess") as typeof HostAccess;
-        });
-        return (loaded as typeof HostAccess).healthcheckProbe(tests);
-    };
+    const healthcheckProbe = (tests: string[]): ReturnType<typeof HostAccess.healthcheckProbe> =>
+        freshModules<{ hostAccess: typeof HostAccess }>({
+            hostAccess: "policy/hostAccess",
+        }).hostAccess.healthcheckProbe(tests);
     test.each([
         [["CMD", "pg_isready"]],
         [["CMD", "psql", "-c", "select 1"]],

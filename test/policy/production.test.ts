@@ -6,6 +6,7 @@
 import type * as Pinning from "../../policy/pinning";
 import { pinningOf } from "../../policy/pinning";
 import { TYPES } from "../../policy/policies";
+import { freshModules } from "../helpers";
 import {
     container,
     DIGEST,
@@ -22,12 +23,9 @@ import {
  * mutation testing credits only to tests during which the module was evaluated.
  */
 function isImmutableTag(tag: string): boolean {
-    let pinning: typeof Pinning | undefined;
-    jest.isolateModules(() => {
-        // eslint-disable-next-line @typescript-eslint/no-require-imports -- a fresh load (above)
-        pinning = require("../../policy/pinning") as typeof Pinning;
-    });
-    return (pinning as typeof Pinning).isImmutableTag(tag);
+    return freshModules<{ pinning: typeof Pinning }>({
+        pinning: "policy/pinning",
+    }).pinning.isImmutableTag(tag);
 }
 
 describe("tags judged by what they are", () => {
