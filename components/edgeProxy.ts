@@ -12,7 +12,7 @@ const SERVERS_PER_ROUTE = 4;
 export interface EdgeProxyRoute {
     /** Host port the proxy publishes; it never moves during a release. */
     hostPort: number;
-    /** Host address it binds. Default `0.0.0.0`. */
+    /** Host address it binds. Default `0.0.0.0`; with `swarm`, only that (host mode binds them all). */
     bindAddress?: string;
     /** The service's network alias and container port the proxy forwards to. */
     alias: string;
@@ -33,7 +33,7 @@ export interface EdgeProxyArgs {
     image: { repository: pulumi.Input<string>; tag: pulumi.Input<string> };
     networkName: pulumi.Input<string>;
     routes: EdgeProxyRoute[];
-    /** Default: named by the engine. */
+    /** Default: named by the engine. Not with `swarm` (a service runs the proxy, not a container). */
     containerName?: pulumi.Input<string>;
     labels?: pulumi.Input<Record<string, string>>;
     memoryMb?: number;
@@ -57,7 +57,7 @@ export class EdgeProxy extends pulumi.ComponentResource {
     public readonly config: string;
 
     constructor(name: string, args: EdgeProxyArgs, opts?: pulumi.ComponentResourceOptions) {
-        checkRoutes(name, args.routes);
+        checkArgs(name, args);
         super("msa:proxy:EdgeProxy", name, {}, opts);
         this.config = haproxyConfig(args.routes);
         const image = new RegistryImage(name, args.image, { parent: this });
@@ -223,9 +223,13 @@ function sectionName(r: EdgeProxyRoute, used: Set<string>): string {
     return id;
 }
 
-function checkRoutes(name: string, routes: EdgeProxyRoute[]): void {
+function checkArgs(name: string, args: EdgeProxyArgs): void {
+    const { routes } = args;
     const errors: string[] = [];
     const seen = new Set<string>();
+    if (args.swarm === true && args.containerName !== undefined) {
+        errors.push("containerName means nothing with swarm: a swarm service runs the proxy");
+    }
     routes.forEach((r, i) => {
         for (const [field, port] of [
             ["hostPort", r.hostPort],
@@ -239,6 +243,11 @@ function checkRoutes(name: string, routes: EdgeProxyRoute[]): void {
             errors.push(`routes[${i}].hostPort ${r.hostPort} is published twice`);
         }
         seen.add(String(r.hostPort));
+        if (args.swarm === true && r.bindAddress !== undefined && r.bindAddress !== "0.0.0.0") {
+            errors.push(
+                `routes[${i}].bindAddress ${r.bindAddress} means nothing with swarm: host mode publishes on every address of a node`,
+            );
+        }
         if (r.healthPath !== undefined && !/^\/[^\s]*$/.test(r.healthPath)) {
             errors.push(
                 `routes[${i}].healthPath must be a path starting with /, got ${JSON.stringify(r.healthPath)}`,

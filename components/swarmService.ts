@@ -37,10 +37,8 @@ export class SwarmService extends pulumi.ComponentResource {
 
     constructor(name: string, args: SwarmServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         checkServiceSpec("SwarmService", name, args);
+        checkSwarmArgs(name, args);
         const replicas = args.replicas ?? 1;
-        if (!Number.isInteger(replicas) || replicas < 0 || replicas > 1000) {
-            throw new Error(`SwarmService ${name}: replicas must be 0-1000, got ${replicas}`);
-        }
         super(SwarmService.TYPE, name, {}, opts);
         const imageRef = declareImage(this, name, args.image);
         const { plain, secret } = serviceEnv(args);
@@ -110,5 +108,24 @@ export class SwarmService extends pulumi.ComponentResource {
             serviceName: this.serviceName,
             endpoints: this.endpoints,
         });
+    }
+}
+
+/** What only a swarm refuses, every problem at once: the replica count, a narrower bind. */
+function checkSwarmArgs(name: string, args: SwarmServiceArgs): void {
+    const errors: string[] = [];
+    const replicas = args.replicas ?? 1;
+    if (!Number.isInteger(replicas) || replicas < 0 || replicas > 1000) {
+        errors.push(`replicas must be 0-1000, got ${replicas}`);
+    }
+    (args.ports ?? []).forEach((p, i) => {
+        if (p.host !== undefined && p.bindAddress !== undefined && p.bindAddress !== "0.0.0.0") {
+            errors.push(
+                `ports[${i}].bindAddress ${p.bindAddress} means nothing in a swarm: it publishes on every address of a node`,
+            );
+        }
+    });
+    if (errors.length > 0) {
+        throw new Error(`SwarmService ${name}: ${errors.join("; ")}`);
     }
 }

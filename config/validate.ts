@@ -327,6 +327,14 @@ function runtimeChecks(config: StackConfig, raw: Record<string, unknown>): strin
                 `${servicePath(key)}.containerName means nothing when ${at} is swarm (the service is named by its key); remove it`,
             );
         }
+        svc.ports.forEach((p, i) => {
+            // Swarm publishes on every address of a node: a narrower bind would be widened silently.
+            if (p.host !== undefined && p.bindAddress !== "0.0.0.0") {
+                errors.push(
+                    `${servicePath(key)}.ports[${i}].bindAddress means nothing when ${at} is swarm (a swarm publishes a port on every address of its nodes, so ${p.bindAddress} would not limit who connects); remove it`,
+                );
+            }
+        });
         const hostPorts = svc.ports.some((p) => p.host !== undefined && p.protocol === "tcp");
         if (hostPorts && config.swarm?.publish === "host" && config.proxy === undefined) {
             errors.push(

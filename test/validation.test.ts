@@ -688,6 +688,19 @@ describe("runtime: container or swarm", () => {
             "msa:services.orders.containerName means nothing when msa:runtime is swarm (the service is named by its key); remove it",
         ],
         [
+            "a service port bound to one address in a swarm",
+            (c) => {
+                swarm(c);
+                c.swarm = { publish: "host" };
+                c.proxy = { image: "haproxy:3.0.6" };
+                svc(c, "orders").ports = [
+                    { container: 8080, host: 8080, bindAddress: "0.0.0.0" },
+                    { container: 8081, host: 8081, bindAddress: "127.0.0.1" },
+                ];
+            },
+            "msa:services.orders.ports[1].bindAddress means nothing when msa:runtime is swarm (a swarm publishes a port on every address of its nodes, so 127.0.0.1 would not limit who connects); remove it",
+        ],
+        [
             "a published DB port in a swarm",
             (c) => {
                 swarm(c);

@@ -250,7 +250,12 @@ describe("EdgeProxy", () => {
     test("in a swarm: a global service publishing in host mode, its config named by content", async () => {
         const proxy = new EdgeProxy(
             "swarm",
-            args({ swarm: true, memoryMb: 64, labels: { "msa.stack": "prod" } }),
+            args({
+                swarm: true,
+                memoryMb: 64,
+                labels: { "msa.stack": "prod" },
+                routes: [HTTP, { ...TCP, bindAddress: undefined }],
+            }),
             recordOptions,
         );
         const config = HEAD + HTTP_SECTION + TCP_SECTION;
@@ -380,5 +385,26 @@ describe("EdgeProxy", () => {
     ])("refuses %s before declaring anything", (_what, routes, message) => {
         expect(() => new EdgeProxy("bad", args({ routes }))).toThrow(new Error(message));
         expect(created.filter((r) => r.name.startsWith("bad"))).toEqual([]);
+    });
+
+    test.each<[string, Partial<EdgeProxyArgs>, string]>([
+        [
+            "a container name for the swarm's proxy",
+            { swarm: true, containerName: "edge", routes: [HTTP] },
+            "EdgeProxy bad: containerName means nothing with swarm: a swarm service runs the proxy",
+        ],
+        [
+            "a route bound to one address in a swarm",
+            { swarm: true, routes: [HTTP, { ...TCP, bindAddress: "127.0.0.1" }] },
+            "EdgeProxy bad: routes[1].bindAddress 127.0.0.1 means nothing with swarm: host mode publishes on every address of a node",
+        ],
+    ])("refuses %s before declaring anything", (_what, over, message) => {
+        expect(() => new EdgeProxy("bad", args(over))).toThrow(new Error(message));
+        expect(created.filter((r) => r.name.startsWith("bad"))).toEqual([]);
+    });
+
+    test("a swarm route bound to 0.0.0.0, every address, is what host mode does", () => {
+        const routes = [{ ...TCP, bindAddress: "0.0.0.0" }];
+        expect(() => new EdgeProxy("any", args({ swarm: true, routes }))).not.toThrow();
     });
 });

@@ -263,6 +263,17 @@ describe("SwarmService", () => {
             "SwarmService bad: replicas must be 0-1000, got 1.5",
         ],
         [
+            "a published port bound to one address, and bad replicas (every problem at once)",
+            {
+                replicas: -1,
+                ports: [
+                    { container: 53, host: 53, protocol: "udp", bindAddress: "0.0.0.0" },
+                    { container: 54, host: 54, protocol: "udp", bindAddress: "127.0.0.1" },
+                ],
+            },
+            "SwarmService bad: replicas must be 0-1000, got -1; ports[1].bindAddress 127.0.0.1 means nothing in a swarm: it publishes on every address of a node",
+        ],
+        [
             "an env name the endpoint sets",
             { env: { DB_HOST: "x" } },
             "SwarmService bad: env DB_HOST is set from the database endpoint or timezone; remove it",
