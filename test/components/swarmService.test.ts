@@ -241,6 +241,14 @@ describe("SwarmService", () => {
         expect(options["after-service"]?.dependsOn).toEqual([ready]);
     });
 
+    test("a port it does not publish may name a bind address: nothing is widened", async () => {
+        const svc = new SwarmService(
+            "inner",
+            args({ alias: "inner", ports: [{ container: 9000, bindAddress: "127.0.0.1" }] }),
+        );
+        expect((await inputsOf(svc)).endpointSpec).toEqual({ mode: "vip", ports: [] });
+    });
+
     test("takes 1000 replicas", async () => {
         const svc = new SwarmService("many", args({ alias: "many", replicas: 1000 }));
         expect((await inputsOf(svc)).mode).toEqual({ replicated: { replicas: 1000 } });
