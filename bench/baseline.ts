@@ -18,6 +18,7 @@
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { ownValue as own } from "../lib/ownKey";
 import { keepPromiseTracesUnformatted } from "../lib/stackTraces";
 
 // As index.ts does: the SDK's per-promise traces are not source-mapped.
@@ -113,9 +114,6 @@ const labels = (component: string, release?: string) =>
     ].sort((a, b) => a.label.localeCompare(b.label));
 
 const envPrefix = (key: string) => key.toUpperCase().replace(/[^A-Z0-9]+/g, "_");
-/** `record[key]` only when it is the record's own: a service may be named `toString`. */
-const own = <T>(record: Record<string, T>, key: string): T | undefined =>
-    Object.hasOwn(record, key) ? record[key] : undefined;
 const seconds = (d: string) => Number(/^(\d+)s$/.exec(d)?.[1] ?? 0);
 
 export = async () => {
